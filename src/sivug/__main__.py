@@ -1,0 +1,3 @@
+from sivug.cli import app
+
+app(prog_name="sivug")

@@ -1,0 +1,50 @@
+"""The webhook route every vendor shares: raw body in, 2xx out once the event is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from sivug.inbox.service import receive
+from sivug.inbox.vendor import WebhookVendor
+from sivug.platform.dependencies import DbSession
+from sivug.platform.errors import PayloadTooLarge
+
+#: Larger deliveries are refused before they are read in full (Mailgun caps at 25 MB).
+MAX_WEBHOOK_BYTES = 30 * 1024 * 1024
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        raise PayloadTooLarge(f"Webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes.")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_WEBHOOK_BYTES:
+            raise PayloadTooLarge(f"Webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def webhook_router(vendors: dict[str, WebhookVendor]) -> APIRouter:
+    router = APIRouter(tags=["webhooks"], include_in_schema=False)
+    for vendor in vendors.values():
+        router.add_api_route(vendor.path, _endpoint_for(vendor), methods=["POST"])
+    return router
+
+
+def _endpoint_for(vendor: WebhookVendor) -> Callable[[Request, DbSession], Awaitable[JSONResponse]]:
+    async def endpoint(request: Request, session: DbSession) -> JSONResponse:
+        body = await _read_body(request)
+        receipt = await receive(session, vendor, request.headers, body)
+        return JSONResponse(
+            {"status": "duplicate" if receipt.duplicate else "accepted"},
+            status_code=vendor.ack_status,
+        )
+
+    endpoint.__name__ = f"webhook_{vendor.source.replace('.', '_')}"
+    return endpoint

@@ -1,0 +1,122 @@
+"""HTTP plumbing shared by every route: request ids, access logs and the error format."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sivug.platform.errors import AppError, RateLimited
+from sivug.platform.logging import get_logger
+
+log = get_logger("sivug.http")
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    """Binds a request id to every log line of the request and returns it in a header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "http.request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+            structlog.contextvars.clear_contextvars()
+
+
+def error_response(name: str, detail: str, status_code: int) -> JSONResponse:
+    return JSONResponse({"error": name, "detail": detail}, status_code=status_code)
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        response = error_response(exc.name, exc.detail, exc.status_code)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        if exc.status_code >= 500:
+            log.error("http.app_error", error=exc.name, detail=exc.detail)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{_field(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        return error_response("ValidationFailed", "; ".join(problems), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            detail = f"No route for {request.method} {request.url.path}"
+            return error_response("NotFound", detail, 404)
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+            return error_response("MethodNotAllowed", detail, 405)
+        return error_response("HTTPError", str(exc.detail), exc.status_code)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        log.error("http.database_error", error=type(exc.orig).__name__)
+        return error_response(
+            "DatabaseUnavailable", "The database is unreachable; try again shortly.", 503
+        )
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError) -> JSONResponse:
+        log.error("http.os_error", error=type(exc).__name__)
+        return error_response("ServiceUnavailable", "A backing service is unreachable.", 503)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("http.unhandled_error")
+        request_id = getattr(request.state, "request_id", "")
+        return error_response(
+            "InternalError", f"Something went wrong on our side (request {request_id}).", 500
+        )

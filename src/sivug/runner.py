@@ -1,0 +1,94 @@
+"""What `sivug run` does: database up, schema migrated, built-in data loaded, then the web app
+and a worker beside it. Ctrl-C stops everything it started, the embedded database included."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from sivug.accounts.service import seed_demo
+from sivug.app import create_app
+from sivug.books.service import ensure_builtin_books
+from sivug.platform import migrations
+from sivug.platform.config import Settings
+from sivug.platform.db import create_engine, session_factory, session_scope
+from sivug.platform.embedded_pg import EmbeddedPostgres
+from sivug.platform.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The database URL: ``DATABASE_URL`` if set, else an embedded server started for the
+    duration of the block."""
+    if settings.database.url:
+        yield settings.database.url
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    url = embedded.start()
+    log.info("database.embedded_started", pgdata=str(embedded.pgdata))
+    try:
+        yield url
+    finally:
+        embedded.stop()
+        log.info("database.embedded_stopped")
+
+
+async def bootstrap(settings: Settings, url: str) -> None:
+    """Idempotent first-start work: the built-in book, and in local mode the demo account."""
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with session_scope(session_factory(engine)) as session:
+            if await ensure_builtin_books(session):
+                log.info("bootstrap.books_loaded")
+            if settings.is_local and await seed_demo(session):
+                log.info("bootstrap.demo_seeded")
+    finally:
+        await engine.dispose()
+
+
+def prepare(settings: Settings, url: str) -> None:
+    migrations.upgrade(url)
+    asyncio.run(bootstrap(settings, url))
+
+
+def _start_worker(url: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, DATABASE_URL=url)
+    return subprocess.Popen([sys.executable, "-m", "sivug", "worker"], env=env)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run(settings: Settings, *, with_worker: bool = True) -> None:
+    with database(settings) as url:
+        prepare(settings, url)
+        worker = _start_worker(url) if with_worker else None
+        try:
+            app = create_app(settings, database_url=url)
+            log.info("sivug.serving", url=f"http://{settings.server.host}:{settings.server.port}")
+            uvicorn.run(
+                app,
+                host=settings.server.host,
+                port=settings.server.port,
+                log_config=None,
+                access_log=False,
+            )
+        finally:
+            if worker is not None:
+                _stop(worker)

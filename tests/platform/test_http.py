@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import httpx
+from pydantic import BaseModel, Field
+from tests.helpers import AppFactory, open_client
+
+from sivug.models import AuditEntry
+from sivug.platform.dependencies import DbSession
+from sivug.platform.errors import Conflict
+
+
+async def test_healthz_says_the_process_is_up(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_checks_the_database_and_the_migrations(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "ready"
+
+
+async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    generated = await client.get("/healthz")
+    assert len(generated.headers["x-request-id"]) == 32
+    echoed = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    refused = await client.get("/healthz", headers={"X-Request-ID": "bad id\nwith newline"})
+    assert refused.headers["x-request-id"] != "bad id\nwith newline"
+
+
+async def test_unknown_route_is_a_json_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.json() == {"error": "NotFound", "detail": "No route for GET /no/such/page"}
+
+
+class Item(BaseModel):
+    description: str = Field(min_length=1)
+    quantity: int
+
+
+async def test_malformed_request_names_the_field(make_app: AppFactory) -> None:
+    app = make_app()
+
+    @app.post("/items")
+    async def create_item(item: Item) -> dict[str, str]:
+        return {"description": item.description}
+
+    async for client in open_client(app):
+        response = await client.post("/items", json={"description": "mug", "quantity": "many"})
+        assert response.status_code == 422
+        body = response.json()
+        assert body["error"] == "ValidationFailed"
+        assert body["detail"].startswith("quantity:")
+        broken = await client.post(
+            "/items", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert broken.status_code == 422
+        assert broken.json()["error"] == "ValidationFailed"
+
+
+async def test_app_errors_render_as_error_and_detail(make_app: AppFactory) -> None:
+    app = make_app()
+
+    @app.get("/conflict")
+    async def conflict() -> None:
+        raise Conflict("That book version already exists.")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    async for client in open_client(app):
+        response = await client.get("/conflict")
+        assert response.status_code == 409
+        assert response.json() == {
+            "error": "Conflict",
+            "detail": "That book version already exists.",
+        }
+        crashed = await client.get("/boom")
+        assert crashed.status_code == 500
+        assert crashed.json()["error"] == "InternalError"
+        assert "secret internals" not in crashed.text
+        assert "Traceback" not in crashed.text
+
+
+async def test_database_down_gives_json_503_never_a_stack_trace(make_app: AppFactory) -> None:
+    app = make_app(database_url="postgresql://postgres@127.0.0.1:1/nowhere")
+
+    @app.get("/audit")
+    async def audit(session: DbSession) -> dict[str, int]:
+        session.add(AuditEntry(actor="system", action="test", entity_type="x", entity_id="1"))
+        await session.flush()
+        return {"ok": 1}
+
+    async for client in open_client(app):
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["error"] == "NotReady"
+        response = await client.get("/audit")
+        assert response.status_code == 503
+        assert response.json()["error"] == "DatabaseUnavailable"
+        assert "Traceback" not in response.text
+        assert (await client.get("/healthz")).status_code == 200
