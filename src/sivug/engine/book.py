@@ -34,7 +34,9 @@ class TariffLine:
     attributes: dict[str, str] = field(default_factory=dict)
 
     def text(self, language: str = "en") -> str:
-        return self.texts.get(language) or self.texts.get("en") or next(iter(self.texts.values()), "")
+        return (
+            self.texts.get(language) or self.texts.get("en") or next(iter(self.texts.values()), "")
+        )
 
 
 @dataclass(frozen=True, slots=True)
