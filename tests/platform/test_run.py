@@ -56,5 +56,5 @@ def test_run_serves_with_embedded_postgres_and_ctrl_c_stops_everything(tmp_path:
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl-C
         process.wait(timeout=60)
-    gone, alive = psutil.wait_procs([*children, postgres], timeout=30)
+    _, alive = psutil.wait_procs([*children, postgres], timeout=30)
     assert not alive, f"still running after Ctrl-C: {[p.pid for p in alive]}"
