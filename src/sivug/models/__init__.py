@@ -6,15 +6,19 @@ from sivug.models.base import Base
 from sivug.models.books import CustomsBook, TariffLineRow
 from sivug.models.classifications import Classification
 from sivug.models.inbox import InboundEvent
+from sivug.models.precedents import Precedent
+from sivug.models.sessions import ClassificationSession
 
 __all__ = [
     "AuditEntry",
     "Base",
     "Classification",
+    "ClassificationSession",
     "CustomsBook",
     "InboundEvent",
     "Membership",
     "Organization",
+    "Precedent",
     "Role",
     "TariffLineRow",
     "User",

@@ -41,7 +41,7 @@ log = get_logger(__name__)
 registry = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 #: Modules whose tasks a worker must know. Each domain with a tasks.py adds itself here.
-TASK_MODULES: tuple[str, ...] = ("sivug.platform.jobs", "sivug.inbox.tasks")
+TASK_MODULES: tuple[str, ...] = ("sivug.platform.jobs", "sivug.inbox.tasks", "sivug.books.tasks")
 
 #: The default policy for jobs that talk to the outside world: 1 s, 2 s, 4 s ... up to ~17 min.
 BACKOFF = RetryStrategy(max_attempts=10, exponential_wait=2)
