@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from sivug.accounts.auth import DevSignIn
+from sivug.accounts.endpoints import router as accounts_router
+from sivug.books.endpoints import router as books_router
+from sivug.classification.endpoints import router as classification_router
+from sivug.classification.engines import EngineCache
 from sivug.inbox.endpoints import webhook_router
 from sivug.inbox.vendor import WebhookVendor
 from sivug.inbox.vendors import webhook_vendors as default_vendors
@@ -16,6 +22,8 @@ from sivug.platform.health import router as health_router
 from sivug.platform.http import RequestContextMiddleware, install_error_handlers
 from sivug.platform.logging import get_logger
 from sivug.platform.migrations import head_revision
+from sivug.platform.ratelimit import RateLimiter
+from sivug.wrappers.clerk import ClerkWrapper
 
 log = get_logger(__name__)
 
@@ -39,6 +47,10 @@ def create_app(
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.migration_head = head_revision()
+        app.state.engines = EngineCache()
+        app.state.clerk = ClerkWrapper(settings.clerk)
+        app.state.rate_limiter = RateLimiter(engine)
+        app.state.dev_sign_in = _dev_sign_in(settings)
         log.info("app.started", env=settings.env)
         try:
             yield
@@ -59,4 +71,15 @@ def create_app(
 
     app.include_router(health_router)
     app.include_router(webhook_router(vendors))
+    app.include_router(classification_router)
+    app.include_router(books_router)
+    app.include_router(accounts_router)
     return app
+
+
+def _dev_sign_in(settings: Settings) -> DevSignIn | None:
+    """The development sign-in exists in local mode only; staging never accepts it."""
+    if not settings.is_local:
+        return None
+    secret = settings.server.session_secret
+    return DevSignIn(secret.get_secret_value() if secret else secrets.token_urlsafe(32))

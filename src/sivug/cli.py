@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -17,11 +19,20 @@ from sivug.platform.config import Settings, get_settings, integration_report
 from sivug.platform.errors import AppError
 from sivug.platform.logging import configure_logging
 
+if TYPE_CHECKING:
+    from sivug.classification.lists import ListItem
+    from sivug.engine import Precedent
+    from sivug.engine.book import Book
+
 app = typer.Typer(help="Sivug: customs tariff (HS code) classification.", no_args_is_help=True)
 config_app = typer.Typer(help="Inspect configuration.", no_args_is_help=True)
 books_app = typer.Typer(help="Customs books.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(books_app, name="books")
+precedents_app = typer.Typer(
+    help="Precedents: rulings and confirmed classifications.", no_args_is_help=True
+)
+app.add_typer(precedents_app, name="precedents")
 
 
 def _settings() -> Settings:
@@ -176,6 +187,145 @@ def books_lookup(
         except AppError as exc:
             typer.echo(exc.detail, err=True)
             raise typer.Exit(1) from None
+
+
+@precedents_app.command("import")
+def precedents_import(
+    format_name: Annotated[str, typer.Argument(metavar="FORMAT", help="uk-references or uk-atar")],
+    path: Annotated[Path, typer.Argument(help="The file to import.")],
+) -> None:
+    """Load public precedents (official references, advance rulings) into the database."""
+    from sivug.classification.precedent_files import read_precedents
+    from sivug.classification.service import import_public_precedents
+
+    settings = _settings()
+    try:
+        loaded = read_precedents(format_name, path)
+    except AppError as exc:
+        typer.echo(f"import failed: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    for problem in loaded.skipped[:10]:
+        typer.echo(f"skipped {problem}", err=True)
+    if len(loaded.skipped) > 10:
+        typer.echo(f"... and {len(loaded.skipped) - 10} more rows skipped", err=True)
+
+    async def store(url: str) -> int:
+        async with _session(url) as session:
+            return await import_public_precedents(session, loaded.records)
+
+    with _database(settings) as url:
+        added = asyncio.run(store(url))
+    typer.echo(
+        f"read {len(loaded.records)} precedents from {path.name}; {added} new, "
+        f"{len(loaded.skipped)} rows skipped"
+    )
+
+
+@app.command()
+def classify(
+    description: Annotated[str | None, typer.Argument(help="One description to classify.")] = None,
+    book: Annotated[str, typer.Option(help="Customs book id.")] = "HS2022",
+    input_path: Annotated[
+        Path | None, typer.Option("--input", help="A .csv, .xlsx or .jsonl list to classify.")
+    ] = None,
+    output_path: Annotated[
+        Path | None, typer.Option("--output", help="Where to write the results (same formats).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes for a list.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+) -> None:
+    """Classify one description, or a list with --input/--output."""
+    from sivug.classification.lists import ListFileInvalid, read_items, write_results
+
+    if (description is None) == (input_path is None):
+        typer.echo("give either a description or --input FILE (with --output FILE)", err=True)
+        raise typer.Exit(2)
+    if input_path is not None and output_path is None:
+        typer.echo("--input needs --output FILE", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    items = []
+    if input_path is not None:
+        try:
+            items = read_items(input_path)
+        except (ListFileInvalid, OSError) as exc:
+            typer.echo(f"cannot read {input_path}: {getattr(exc, 'detail', exc)}", err=True)
+            raise typer.Exit(1) from None
+    with _database(settings) as url:
+        try:
+            loaded, precedents = asyncio.run(_book_and_precedents(url, book))
+        except AppError as exc:
+            typer.echo(exc.detail, err=True)
+            raise typer.Exit(1) from None
+    if description is not None:
+        from sivug.engine import Engine
+
+        engine = Engine(loaded)
+        engine.add_precedents(precedents)
+        result = engine.classify(description).to_dict()
+        typer.echo(
+            json.dumps(result, ensure_ascii=False, indent=2) if as_json else _summary(result)
+        )
+        return
+    assert output_path is not None
+    for item in items:
+        if item.error:
+            typer.echo(item.error, err=True)
+    rows = _classify_list(loaded, precedents, items, workers)
+    write_results(output_path, rows)
+    counts = Counter(row["status"] for row in rows)
+    typer.echo(
+        f"{len(rows)} items -> {output_path}: "
+        + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    )
+
+
+async def _book_and_precedents(url: str, book_id: str) -> tuple[Book, list[Precedent]]:
+    from sivug.books.repository import load_book
+    from sivug.books.service import BookNotFound
+    from sivug.classification.engines import _to_engine
+    from sivug.classification.repository import precedents_after
+
+    async with _session(url) as session:
+        book = await load_book(session, book_id)
+        if book is None:
+            raise BookNotFound(f"No customs book {book_id!r}; see `sivug books list`.")
+        rows = await precedents_after(session, 0)
+        return book, [_to_engine(row) for row in rows if row.organization_id is None]
+
+
+def _classify_list(
+    book: Book, precedents: list[Precedent], items: list[ListItem], workers: int
+) -> list[dict[str, Any]]:
+    from rich.progress import Progress
+
+    from sivug.classification.batch import classify_items
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("classifying", total=len(items))
+        return classify_items(
+            book,
+            precedents,
+            items,
+            workers=workers,
+            on_progress=lambda n: progress.advance(task, n),
+        )
+
+
+def _summary(result: dict[str, Any]) -> str:
+    lines = [f"status:     {result['status']}"]
+    if result["code"]:
+        lines.append(f"code:       {result['code']}  ({result['confidence']:.0%})")
+        lines.append(f"            {result['description']}")
+    if result["message"]:
+        lines.append(f"message:    {result['message']}")
+    for alternative in result["alternatives"]:
+        lines.append(f"  or        {alternative['code']}  ({alternative['confidence']:.0%})")
+    for question in result["questions"]:
+        options = " / ".join(option["label"] for option in question["options"])
+        lines.append(f"question:   {question['text']}  [{options}]")
+    lines.append(f"engine:     {result['engine']}  book: {result['book']}")
+    return "\n".join(lines)
 
 
 def main() -> None:  # pragma: no cover - console entry point

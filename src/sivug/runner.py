@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from sivug.accounts.service import seed_demo
+from sivug.accounts.service import DEMO_ORGANIZATION_ID, create_api_key, seed_demo
 from sivug.app import create_app
 from sivug.books.service import ensure_builtin_books
 from sivug.platform import migrations
@@ -42,22 +42,39 @@ def database(settings: Settings) -> Iterator[str]:
         log.info("database.embedded_stopped")
 
 
-async def bootstrap(settings: Settings, url: str) -> None:
-    """Idempotent first-start work: the built-in book, and in local mode the demo account."""
+async def bootstrap(settings: Settings, url: str) -> str | None:
+    """Idempotent first-start work: the built-in book, and in local mode the demo account.
+    Returns the demo organization's API key when it was created now (shown once)."""
     engine = create_engine(url, pool_size=1, max_overflow=0)
+    demo_key = None
     try:
         async with session_scope(session_factory(engine)) as session:
             if await ensure_builtin_books(session):
                 log.info("bootstrap.books_loaded")
             if settings.is_local and await seed_demo(session):
+                _, demo_key = await create_api_key(
+                    session, organization_id=DEMO_ORGANIZATION_ID, name="Demo key", created_by=None
+                )
                 log.info("bootstrap.demo_seeded")
     finally:
         await engine.dispose()
+    return demo_key
 
 
-def prepare(settings: Settings, url: str) -> None:
+def prepare(settings: Settings, url: str) -> str | None:
     migrations.upgrade(url)
-    asyncio.run(bootstrap(settings, url))
+    return asyncio.run(bootstrap(settings, url))
+
+
+def announce_demo_key(key: str) -> None:
+    """Shown once, on the console only (never logged)."""
+    sys.stdout.write(
+        "\nLocal mode: a demo organization 'Demo Imports Ltd' was created.\n"
+        f"Its API key (shown once, store it now): {key}\n"
+        "Try: curl -H 'Authorization: Bearer <key>' -H 'Content-Type: application/json' "
+        '-d \'{"description": "cotton t-shirt"}\' http://127.0.0.1:8000/api/v1/classifications\n\n'
+    )
+    sys.stdout.flush()
 
 
 def _start_worker(url: str) -> subprocess.Popen[bytes]:
@@ -77,7 +94,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def run(settings: Settings, *, with_worker: bool = True) -> None:
     with database(settings) as url:
-        prepare(settings, url)
+        demo_key = prepare(settings, url)
+        if demo_key:
+            announce_demo_key(demo_key)
         worker = _start_worker(url) if with_worker else None
         try:
             app = create_app(settings, database_url=url)

@@ -1,10 +1,16 @@
-"""All SQL for organizations, users and memberships."""
+"""All SQL for organizations, users, memberships, invitations and API keys."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sivug.models import Membership, Organization, User
+from sivug.models import ApiKey, Invitation, Membership, Organization, User
+from sivug.models.base import utcnow
 
 
 async def get_organization(session: AsyncSession, organization_id: str) -> Organization | None:
@@ -17,3 +23,79 @@ async def get_user(session: AsyncSession, user_id: str) -> User | None:
 
 async def get_membership(session: AsyncSession, membership_id: str) -> Membership | None:
     return await session.get(Membership, membership_id)
+
+
+async def membership_of(
+    session: AsyncSession, organization_id: str, user_id: str
+) -> Membership | None:
+    result = await session.execute(
+        select(Membership).where(
+            Membership.organization_id == organization_id, Membership.user_id == user_id
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def members(session: AsyncSession, organization_id: str) -> list[tuple[Membership, User]]:
+    result = await session.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organization_id == organization_id)
+        .order_by(User.email)
+    )
+    return [(m, u) for m, u in result.tuples()]
+
+
+async def ensure_organization(session: AsyncSession, organization_id: str, name: str) -> None:
+    """Insert a placeholder row if the organization is unknown (details arrive by webhook)."""
+    await session.execute(
+        insert(Organization)
+        .values(id=organization_id, name=name)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+
+
+async def ensure_user(session: AsyncSession, user_id: str) -> None:
+    await session.execute(
+        insert(User).values(id=user_id).on_conflict_do_nothing(index_elements=["id"])
+    )
+
+
+async def user_memberships(session: AsyncSession, user_id: str) -> list[Membership]:
+    result = await session.execute(select(Membership).where(Membership.user_id == user_id))
+    return list(result.scalars())
+
+
+async def api_key_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
+    result = await session.execute(
+        select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+    )
+    return result.scalar_one_or_none()
+
+
+async def api_keys(session: AsyncSession, organization_id: str) -> list[ApiKey]:
+    result = await session.execute(
+        select(ApiKey)
+        .where(ApiKey.organization_id == organization_id)
+        .order_by(ApiKey.created_at.desc())
+    )
+    return list(result.scalars())
+
+
+async def api_key(session: AsyncSession, organization_id: str, key_id: uuid.UUID) -> ApiKey | None:
+    result = await session.execute(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.organization_id == organization_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def touch_api_key(session: AsyncSession, key_id: uuid.UUID, when: datetime) -> None:
+    await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
+
+
+async def get_invitation(session: AsyncSession, invitation_id: str) -> Invitation | None:
+    return await session.get(Invitation, invitation_id)
+
+
+def now() -> datetime:
+    return utcnow()

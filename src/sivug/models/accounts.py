@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
@@ -32,6 +33,8 @@ class Organization(TimestampMixin, Base):
         ARRAY(String(255)), default=list, server_default="{}"
     )
     deleted_at: Mapped[datetime | None]
+    #: Clerk's updated_at of the last event applied: older (out-of-order) events are ignored.
+    clerk_updated_at: Mapped[datetime | None]
 
 
 class User(TimestampMixin, Base):
@@ -44,6 +47,7 @@ class User(TimestampMixin, Base):
     language: Mapped[str | None] = mapped_column(String(8))
     preferred_book: Mapped[str | None] = mapped_column(String(64))
     deleted_at: Mapped[datetime | None]
+    clerk_updated_at: Mapped[datetime | None]
 
 
 class Membership(TimestampMixin, Base):
@@ -58,3 +62,36 @@ class Membership(TimestampMixin, Base):
     role: Mapped[Role] = mapped_column(
         Enum(Role, name="membership_role", values_callable=lambda e: [m.value for m in e])
     )
+    clerk_updated_at: Mapped[datetime | None]
+
+
+class ApiKey(TimestampMixin, Base):
+    """An organization's key for machine clients. Only a hash is stored; shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(32))  # shown in lists: "sk_sivug_ab12cd34"
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the key
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Invitation(TimestampMixin, Base):
+    """A pending invitation to an organization (synced from Clerk)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Clerk "orginv_..." id
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # pending, accepted, revoked
+    clerk_updated_at: Mapped[datetime | None]

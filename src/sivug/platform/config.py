@@ -117,6 +117,15 @@ class MailgunSettings(_Concern):
     from_email: SecretStr | None = _secret("MAILGUN_FROM_EMAIL")
     from_name: SecretStr | None = _secret("MAILGUN_FROM_NAME")
     api_url: str = _url("MAILGUN_API_URL", "https://api.mailgun.net")
+    #: Client-side ceiling on API calls, kept under Mailgun's 10,000 requests per hour.
+    requests_per_hour: int = Field(default=9000, validation_alias="MAILGUN_REQUESTS_PER_HOUR")
+    #: A send interrupted mid-flight is checked against Mailgun's events only after this long
+    #: (events take a moment to appear), so it is never sent twice.
+    reconcile_after_seconds: float = Field(
+        default=60.0, validation_alias="MAILGUN_RECONCILE_AFTER_SECONDS"
+    )
+    #: HTTP timeout of one API call, seconds.
+    timeout_seconds: float = Field(default=20.0, validation_alias="MAILGUN_TIMEOUT_SECONDS")
 
 
 class WhatsAppSettings(_Concern):
@@ -181,6 +190,12 @@ class JobSettings(_Concern):
 
 class ServerSettings(_Concern):
     host: str = Field(default="127.0.0.1", validation_alias="SIVUG_HOST")
+    #: Signs the local development sign-in cookie (local mode only; random when unset).
+    session_secret: SecretStr | None = _secret("SIVUG_SESSION_SECRET")
+    #: Requests per minute per API key (or signed-in user), and per organization.
+    rate_limit_per_key: int = Field(default=600, validation_alias="SIVUG_RATE_LIMIT_PER_KEY")
+    rate_limit_per_org: int = Field(default=1200, validation_alias="SIVUG_RATE_LIMIT_PER_ORG")
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, validation_alias="SIVUG_MAX_UPLOAD")
     port: int = Field(default=8000, validation_alias="SIVUG_PORT")
     log_level: str = Field(default="info", validation_alias="SIVUG_LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="SIVUG_LOG_JSON")

@@ -18,7 +18,7 @@ import importlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +41,12 @@ log = get_logger(__name__)
 registry = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 #: Modules whose tasks a worker must know. Each domain with a tasks.py adds itself here.
-TASK_MODULES: tuple[str, ...] = ("sivug.platform.jobs", "sivug.inbox.tasks", "sivug.books.tasks")
+TASK_MODULES: tuple[str, ...] = (
+    "sivug.platform.jobs",
+    "sivug.inbox.tasks",
+    "sivug.books.tasks",
+    "sivug.classification.tasks",
+)
 
 #: The default policy for jobs that talk to the outside world: 1 s, 2 s, 4 s ... up to ~17 min.
 BACKOFF = RetryStrategy(max_attempts=10, exponential_wait=2)
@@ -69,6 +74,8 @@ class JobResources:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     webhook_vendors: Mapping[str, WebhookVendor]
+    #: Per-process objects domains create on first use (e.g. the classification engines).
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(

@@ -1,0 +1,283 @@
+"""From a noisy description (plus attributes) to weighted evidence.
+
+A description such as "ZENVY 2024 New Women's Cotton T-Shirt for Summer, Navy, XL" becomes:
+the product words with their weight ("tshirt" strong, "summer" weak), the lexicon matches
+(``tshirt`` -> 6109) with the head noun favoured, and the material and gender words expanded
+to the book's own vocabulary ("polyester" -> "synthetic fibres"). Words after "for" or "with"
+describe another thing (a charger *for* a phone) and weigh less.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sivug.engine.lexicon import Lexicon, LexiconEntry
+from sivug.engine.text import COLOURS, STOPWORDS, is_noise, normalize, stem, tokens
+
+#: After these words the description talks about something else ("case for iPhone").
+_MODIFIER_START = frozenset({"for", "with", "compatible", "fits", "suitable", "including"})
+_SEGMENT_BREAK = re.compile(r"[,|;/()\[\]]|\s-\s|\s–\s")
+_IMITATION_LEATHER = re.compile(
+    r"\b(?:pu|faux|vegan|synthetic|artificial|imitation|fake|eco|bonded)[\s-]+leather\b"
+)
+_SET_WORDS = frozenset({"set", "sets", "kit", "kits", "combo", "bundle", "hamper"})
+
+#: Material and property words, expanded to the wording customs books use.
+EXPANSIONS: dict[str, tuple[tuple[str, float], ...]] = {
+    "polyester": (("synthet", 0.8), ("man", 0.5)),
+    "nylon": (("synthet", 0.8), ("man", 0.5)),
+    "polyamid": (("synthet", 0.8), ("man", 0.5)),
+    "spandex": (("synthet", 0.6), ("man", 0.4)),
+    "elastan": (("synthet", 0.6), ("man", 0.4)),
+    "lycra": (("synthet", 0.6), ("man", 0.4)),
+    "microfibr": (("synthet", 0.6), ("man", 0.4)),
+    "fleec": (("synthet", 0.3),),
+    "viscos": (("artifici", 0.8), ("man", 0.5)),
+    "rayon": (("artifici", 0.8), ("man", 0.5)),
+    "modal": (("artifici", 0.6), ("man", 0.4)),
+    "lyocel": (("artifici", 0.6), ("man", 0.4)),
+    "bamboo": (("artifici", 0.3), ("wood", 0.2)),
+    "cashmer": (("wool", 0.7), ("anim", 0.4), ("hair", 0.4)),
+    "merino": (("wool", 0.8),),
+    "alpaca": (("wool", 0.6), ("hair", 0.4)),
+    "mohair": (("wool", 0.6), ("hair", 0.4)),
+    "angora": (("wool", 0.6), ("hair", 0.4)),
+    "linen": (("flax", 0.7),),
+    "denim": (("cotton", 0.5),),
+    "leatherett": (("plastic", 0.8), ("composit", 0.3)),
+    "stainless": (("steel", 0.7), ("iron", 0.5)),
+    "steel": (("iron", 0.5),),
+    "silicon": (("plastic", 0.5),),
+    "abs": (("plastic", 0.8),),
+    "pvc": (("plastic", 0.8), ("polym", 0.3), ("vinyl", 0.3)),
+    "pp": (("plastic", 0.6),),
+    "pe": (("plastic", 0.6),),
+    "acryl": (("plastic", 0.4), ("synthet", 0.3)),
+    "polycarbon": (("plastic", 0.7),),
+    "resin": (("plastic", 0.5),),
+    "vinyl": (("plastic", 0.6),),
+    "eva": (("plastic", 0.6),),
+    "tpu": (("plastic", 0.7),),
+    "polypropylen": (("plastic", 0.6),),
+    "polyethylen": (("plastic", 0.6),),
+    "wooden": (("wood", 0.9),),
+    "oak": (("wood", 0.7),),
+    "pine": (("wood", 0.6),),
+    "walnut": (("wood", 0.3),),
+    "teak": (("wood", 0.7),),
+    "ceram": (("porcelain", 0.3), ("china", 0.2)),
+    "stonewar": (("ceram", 0.7),),
+    "earthenwar": (("ceram", 0.7),),
+    "porcelain": (("ceram", 0.5), ("china", 0.5)),
+    "knit": (("crochet", 0.8),),
+    "knitwear": (("knit", 0.9), ("crochet", 0.8)),
+    "crochet": (("knit", 0.8),),
+    "jersey": (("knit", 0.5),),
+    "male": (("men", 0.9), ("boy", 0.5)),
+    "men": (("boy", 0.5),),
+    "boy": (("men", 0.5),),
+    "female": (("women", 0.9), ("girl", 0.5)),
+    "women": (("girl", 0.5),),
+    "girl": (("women", 0.5),),
+    "infant": (("babi", 0.9),),
+    "newborn": (("babi", 0.9),),
+    "toddler": (("babi", 0.6),),
+    "sterl": (("silver", 0.6), ("precious", 0.4)),
+    "925": (("silver", 0.6), ("precious", 0.4)),
+    "18k": (("gold", 0.7), ("precious", 0.5)),
+    "14k": (("gold", 0.7), ("precious", 0.5)),
+    "aluminum": (("aluminium", 1.0),),
+    "algodon": (("cotton", 1.0),),
+    "coton": (("cotton", 1.0),),
+    "baumwoll": (("cotton", 1.0),),
+    "cotone": (("cotton", 1.0),),
+    "algodao": (("cotton", 1.0),),
+    "cuero": (("leather", 1.0),),
+    "cuir": (("leather", 1.0),),
+    "leder": (("leather", 1.0),),
+    "pell": (("leather", 0.8),),
+    "hombr": (("men", 1.0),),
+    "homm": (("men", 1.0),),
+    "herren": (("men", 1.0),),
+    "uomo": (("men", 1.0),),
+    "mujer": (("women", 1.0),),
+    "femm": (("women", 1.0),),
+    "damen": (("women", 1.0),),
+    "donna": (("women", 1.0),),
+    "bluetooth": (("wireless", 0.4),),
+    "wifi": (("wireless", 0.4),),
+    "cordless": (("wireless", 0.2),),
+}
+
+#: Weight of each source of words; the last segment of a category path counts nearly as much
+#: as the title.
+SOURCE_WEIGHTS = {
+    "description": 1.0,
+    "category": 0.9,
+    "category_path": 0.45,
+    "attribute": 0.8,
+    "answer": 1.2,
+}
+_MODIFIER_FACTOR = 0.4
+#: Materials and flavours: goods on their own ("cotton", "apple"), but beside a product noun
+#: they describe it ("Natural Titanium iPhone", "apple shampoo") and weigh less.
+_DESCRIPTIVE = frozenset(
+    {
+        *("cotton", "wool", "silk", "linen", "leather", "plastic", "wood", "bamboo", "glass"),
+        *("steel", "iron", "aluminium", "copper", "brass", "titanium", "gold", "silver"),
+        *("platinum", "ceram", "porcelain", "rubber", "silicon", "paper", "cardboard"),
+        *("stone", "marbl", "granit", "nylon", "polyest", "acryl", "resin", "velvet", "satin"),
+        *("denim", "fleec", "cashmer", "merino", "lace", "cork", "rattan", "wicker", "crystal"),
+        *("appl", "cherri", "strawberri", "vanilla", "lemon", "orang", "peach", "coconut"),
+        *("honey", "caramel", "mint", "banana", "mango", "raspberri", "lavend", "rose"),
+        *("charcoal", "salt", "sugar", "milk", "cream", "chocol", "coffe", "tea", "water"),
+    }
+)
+_DESCRIPTIVE_FACTOR = 0.45
+_MAX_LEXICON_LEN_BONUS = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str  # the token as written (normalised)
+    stem: str
+    source: str  # key of SOURCE_WEIGHTS
+    position: int  # index among the words of its source
+    factor: float  # source weight x zone (head or modifier)
+    noise: bool  # marketing, colour, size, quantity, code
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconMatch:
+    entry: LexiconEntry
+    words: tuple[Word, ...]
+    weight: float  # evidence strength, ~1 for the head noun of the title
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+@dataclass(slots=True)
+class Query:
+    description: str
+    words: list[Word] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)  # stem -> BM25 query weight
+    matches: list[LexiconMatch] = field(default_factory=list)
+    is_set: bool = False
+
+    def content_words(self, source: str | None = None) -> list[Word]:
+        return [w for w in self.words if not w.noise and (source is None or w.source == source)]
+
+
+def _words(text: str, source: str) -> list[Word]:
+    """The words of ``text`` with their zone (head or modifier) and noise flag."""
+    text = _IMITATION_LEATHER.sub(" leatherette ", normalize(text))
+    out: list[Word] = []
+    base = SOURCE_WEIGHTS[source]
+    position = 0
+    for segment in _SEGMENT_BREAK.split(text):
+        factor = base
+        raw = tokens(segment)
+        for i, token in enumerate(raw):
+            if token in _MODIFIER_START and source == "description" and position > 0:
+                factor = base * _MODIFIER_FACTOR
+            if token in STOPWORDS:
+                continue
+            noise = (
+                is_noise(token)
+                or (i > 0 and raw[i - 1] in ("non", "anti"))  # "non slip", "anti scratch"
+                or (
+                    token in ("light", "dark", "pale", "deep")
+                    and i + 1 < len(raw)
+                    and raw[i + 1] in COLOURS
+                )
+            )
+            out.append(Word(token, stem(token), source, position, factor, noise))
+            position += 1
+    return out
+
+
+def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
+    """Longest non-overlapping lexicon matches within each source."""
+    found: list[LexiconMatch] = []
+    by_source: dict[str, list[Word]] = {}
+    for w in words:
+        by_source.setdefault(w.source, []).append(w)
+    for source, source_words in by_source.items():
+        stems = [w.stem for w in source_words]
+        taken = [False] * len(stems)
+        candidates: list[tuple[int, int, LexiconEntry]] = []
+        for i in range(len(stems)):
+            for length in range(min(lexicon.max_len, len(stems) - i), 0, -1):
+                entry = lexicon.get(tuple(stems[i : i + length]))
+                written = [w.text for w in source_words[i : i + length]]
+                if entry is not None and entry.accepts(written):
+                    candidates.append((i, length, entry))
+        # Longest first; among equals, the rightmost (English puts the head noun last).
+        candidates.sort(key=lambda c: (-c[1], -c[0]))
+        chosen: list[tuple[int, int, LexiconEntry]] = []
+        for i, length, entry in candidates:
+            span = range(i, i + length)
+            if any(taken[j] for j in span):
+                continue
+            if length == 1 and source_words[i].noise and source_words[i].text not in ("light",):
+                # A lone marketing or colour word ("gift", "orange") is not the product.
+                continue
+            for j in span:
+                taken[j] = True
+            chosen.append((i, length, entry))
+        if not chosen:
+            continue
+
+        descriptive = {
+            i for i, length, _ in chosen if length == 1 and source_words[i].stem in _DESCRIPTIVE
+        }
+        products = [c for c in chosen if c[0] not in descriptive]
+        head_zone = [c for c in products if source_words[c[0]].factor >= SOURCE_WEIGHTS[source]]
+        rightmost = max(head_zone, key=lambda c: c[0])[0] if head_zone else -1
+        for i, length, entry in chosen:
+            span_words = tuple(source_words[i : i + length])
+            bonus = min(0.35 * (length - 1), _MAX_LEXICON_LEN_BONUS)
+            weight = span_words[0].factor * (1.0 + bonus)
+            if i == rightmost:
+                weight *= 1.15
+            if products and i in descriptive:
+                weight *= _DESCRIPTIVE_FACTOR
+            found.append(LexiconMatch(entry, span_words, weight))
+    return found
+
+
+def build_query(
+    description: str,
+    attributes: dict[str, str] | None,
+    lexicon: Lexicon,
+    extra_answers: list[str] | None = None,
+) -> Query:
+    """Parse the description, the attributes and free-text answers into a :class:`Query`."""
+    query = Query(description)
+    query.words += _words(description, "description")
+    for key, value in (attributes or {}).items():
+        if not value:
+            continue
+        if key.lower() in ("category", "category_path", "categories", "breadcrumb"):
+            parts = [p for p in re.split(r">|/|\\|»|›", value) if p.strip()]
+            if parts:
+                for part in parts[:-1]:
+                    query.words += _words(part, "category_path")
+                query.words += _words(parts[-1], "category")
+        else:
+            query.words += _words(value, "attribute")
+    for answer in extra_answers or []:
+        query.words += _words(answer, "answer")
+
+    for w in query.words:
+        if w.noise:
+            continue
+        query.weights[w.stem] = max(query.weights.get(w.stem, 0.0), w.factor)
+        for extra, weight in EXPANSIONS.get(w.stem, ()):
+            query.weights[extra] = max(query.weights.get(extra, 0.0), w.factor * weight)
+    query.matches = _match_lexicon(query.words, lexicon)
+    query.is_set = any(t in _SET_WORDS for t in tokens(description))
+    return query

@@ -1,0 +1,50 @@
+"""Fixed-window rate limits shared by every API process, counted in PostgreSQL.
+
+Each hit is one short autocommit statement outside the request's transaction, so a counter
+row is locked only for that statement.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sivug.platform.errors import RateLimited
+
+WINDOW_SECONDS = 60
+
+_HIT = text(
+    'INSERT INTO rate_limit_counters (bucket, "window", count) VALUES (:bucket, :window, 1) '
+    'ON CONFLICT (bucket, "window") DO UPDATE SET count = rate_limit_counters.count + 1 '
+    "RETURNING count"
+)
+_PRUNE = text('DELETE FROM rate_limit_counters WHERE "window" < :oldest')
+
+
+class RateLimiter:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def hit(self, limits: dict[str, int]) -> None:
+        """Count one request against each bucket; raise RateLimited when one is over."""
+        now = time.time()
+        window = int(now // WINDOW_SECONDS)
+        retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now))
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for bucket, limit in limits.items():
+                result = await conn.execute(_HIT, {"bucket": bucket, "window": window})
+                count: int = result.scalar_one()
+                if count > limit:
+                    raise RateLimited(
+                        f"More than {limit} requests a minute for this "
+                        f"{bucket.split(':', 1)[0]}; retry after {retry_after} s.",
+                        retry_after=retry_after,
+                    )
+
+    async def prune(self) -> None:
+        oldest = int(time.time() // WINDOW_SECONDS) - 2
+        async with self._engine.begin() as conn:
+            await conn.execute(_PRUNE, {"oldest": oldest})
