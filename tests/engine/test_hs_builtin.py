@@ -7,9 +7,12 @@ def test_hs2022_book_has_the_whole_nomenclature() -> None:
     book = load_hs2022()
     assert book.id == "HS2022"
     assert book.digits == 6
-    assert sum(1 for line in book.lines.values() if line.level == 2) == 97
-    assert sum(1 for line in book.lines.values() if line.level == 4) == 1229
-    assert sum(1 for line in book.lines.values() if line.level == 6) == 5613
+    # Chapters 01-97 without 77 (reserved); Comtrade's statistical "99" is not nomenclature.
+    assert sum(1 for line in book.lines.values() if line.level == 2) == 96
+    assert sum(1 for line in book.lines.values() if line.level == 4) == 1228
+    assert sum(1 for line in book.lines.values() if line.level == 6) == 5612
+    assert book.get("99") is None
+    assert book.get("999999") is None
 
 
 def test_codes_keep_leading_zeros_and_parents() -> None:

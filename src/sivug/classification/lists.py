@@ -49,18 +49,35 @@ class ListItem:
 
 
 def decode_text(data: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1255 (Hebrew) text."""
+    """UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1255 (Hebrew) text.
+
+    A file that is UTF-8 up to a broken byte is reported as broken (with the line), not
+    silently read as Windows-1255.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ListFileInvalid(
+                f"{name} line {_line_of(data, exc.start)}: broken UTF-16"
+            ) from exc
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        try:
-            return data.decode("cp1255")
-        except UnicodeDecodeError:
+        if any(byte >= 0x80 for byte in data[: exc.start]):
             raise ListFileInvalid(
-                f"{name}: byte {exc.start} is not UTF-8, UTF-16 or Windows-1255 text"
+                f"{name} line {_line_of(data, exc.start)}: byte {exc.start} is not valid UTF-8"
             ) from exc
+    try:
+        return data.decode("cp1255")
+    except UnicodeDecodeError as exc:
+        raise ListFileInvalid(
+            f"{name} line {_line_of(data, exc.start)}: not UTF-8, UTF-16 or Windows-1255 text"
+        ) from exc
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data[:offset].count(b"\n") + 1
 
 
 def read_items(path: Path) -> list[ListItem]:

@@ -18,16 +18,19 @@ from typing import Any
 import jwt
 from clerk_backend_api import Clerk, models
 from clerk_backend_api.utils.retries import BackoffStrategy, RetryConfig
+from pydantic import ValidationError
 
 from sivug.platform.config import ClerkSettings, is_real_secret
 from sivug.platform.errors import IntegrationError, NotFound, Unauthorized
 
 LEEWAY_SECONDS = 5
-#: 0.2 s, 0.4 s, 0.8 s ... capped at 2 s, giving up after 10 s in all.
+#: 0.2 s, 0.4 s, 0.8 s ... capped at 2 s, giving up after 10 s in all; on connection errors,
+#: 429 (the SDK honours its Retry-After) and 5xx. Clerk's SDK default retries 5xx for an hour.
 RETRY = RetryConfig(
     "backoff",
     BackoffStrategy(initial_interval=200, max_interval=2000, exponent=2.0, max_elapsed_time=10_000),
     retry_connection_errors=True,
+    status_codes_override=["429", "5XX"],
 )
 
 
@@ -140,10 +143,12 @@ class ClerkWrapper:
     async def get_user(self, user_id: str) -> ClerkUser:
         try:
             user = await self._client().users.get_async(user_id=user_id)
-        except models.ClerkErrors as exc:
+        except (models.ClerkErrors, models.SDKError) as exc:
             raise _error(exc, f"user {user_id}") from None
-        except models.SDKError as exc:
-            raise _error(exc, f"user {user_id}") from None
+        except ValidationError:
+            raise IntegrationError(
+                f"Clerk answered with an unexpected shape for user {user_id}.", transient=False
+            ) from None
         email = None
         for address in user.email_addresses or []:
             if address.id == user.primary_email_address_id or email is None:
@@ -160,6 +165,10 @@ class ClerkWrapper:
             org = await self._client().organizations.get_async(organization_id=organization_id)
         except (models.ClerkErrors, models.SDKError) as exc:
             raise _error(exc, f"organization {organization_id}") from None
+        except ValidationError:
+            raise IntegrationError(
+                f"Clerk answered with an unexpected shape for {organization_id}.", transient=False
+            ) from None
         return ClerkOrganization(
             id=org.id, name=org.name, slug=org.slug if isinstance(org.slug, str) else None
         )

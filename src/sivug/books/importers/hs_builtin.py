@@ -10,6 +10,9 @@ from typing import Any
 from sivug.engine.book import Book, Section, TariffLine
 
 BOOK_ID = "HS2022"
+#: UN Comtrade's "99 Commodities not specified according to kind" is a statistical bucket,
+#: not part of the WCO nomenclature: no product may be classified there.
+NOT_HS = "99"
 
 
 def _read(name: str) -> Any:
@@ -31,6 +34,8 @@ def load_hs2022() -> Book:
     for row in _read("hscodes.json")["hscodes"]:
         code = row["hscode"]
         if not code.isdigit():  # the "TOTAL" root
+            continue
+        if code.startswith(NOT_HS):
             continue
         parent = None if row["parent"] == "TOTAL" else row["parent"]
         lines[code] = TariffLine(
