@@ -16,6 +16,8 @@ from sivug.classification.engines import EngineCache
 from sivug.inbox.endpoints import webhook_router
 from sivug.inbox.vendor import WebhookVendor
 from sivug.inbox.vendors import webhook_vendors as default_vendors
+from sivug.llm.endpoints import router as usage_router
+from sivug.llm.service import build_llm_service
 from sivug.platform.config import Settings
 from sivug.platform.db import create_engine, session_factory
 from sivug.platform.health import router as health_router
@@ -49,12 +51,19 @@ def create_app(
         app.state.migration_head = head_revision()
         app.state.engines = EngineCache()
         app.state.clerk = ClerkWrapper(settings.clerk)
-        app.state.rate_limiter = RateLimiter(engine)
+        # Its own small pool: a request already holds a connection of the main pool, so
+        # counting on that pool too could deadlock under load.
+        limiter_engine = create_engine(database_url, pool_size=4, max_overflow=4, durable=False)
+        app.state.rate_limiter = RateLimiter(limiter_engine)
         app.state.dev_sign_in = _dev_sign_in(settings)
+        app.state.llm = build_llm_service(settings)  # None: no provider, the engine answers
         log.info("app.started", env=settings.env)
         try:
             yield
         finally:
+            if app.state.llm is not None:
+                await app.state.llm.close()
+            await limiter_engine.dispose()
             await engine.dispose()
             log.info("app.stopped")
 
@@ -74,6 +83,7 @@ def create_app(
     app.include_router(classification_router)
     app.include_router(books_router)
     app.include_router(accounts_router)
+    app.include_router(usage_router)
     return app
 
 

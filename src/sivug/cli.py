@@ -331,3 +331,129 @@ def _summary(result: dict[str, Any]) -> str:
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="sivug")
     sys.exit(0)
+
+
+# ---------------------------------------------------------------- LLM tier
+
+llm_app = typer.Typer(help="The LLM tier: usage and cost, book extraction.", no_args_is_help=True)
+app.add_typer(llm_app, name="llm")
+
+
+@llm_app.command("usage")
+def llm_usage(
+    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    month: Annotated[str, typer.Option(help="YYYY-MM")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """LLM calls, tokens and cost of one organization in one month."""
+    from sivug.llm.service import usage_report
+
+    settings = _settings()
+
+    async def fetch(url: str) -> str:
+        async with _session(url) as session:
+            report = await usage_report(session, org, month)
+        if as_json:
+            return report.model_dump_json(indent=2)
+        lines = [
+            f"{report.organization_id} {report.month}: {report.calls} calls "
+            f"({report.cache_hits} cache hits), {report.total_tokens} tokens, "
+            f"{report.cost} USD"
+        ]
+        for row in report.rows:
+            lines.append(
+                f"  {row.provider}/{row.model} {row.task}: {row.calls} calls, "
+                f"{row.cache_hits} hits, {row.input_tokens} in / {row.output_tokens} out, "
+                f"{row.cost} USD, {row.avg_response_time_ms} ms avg"
+            )
+        return "\n".join(lines)
+
+    with _database(settings) as url:
+        try:
+            typer.echo(asyncio.run(fetch(url)))
+        except AppError as exc:
+            typer.echo(exc.detail, err=True)
+            raise typer.Exit(1) from None
+
+
+@llm_app.command("extract")
+def llm_extract(
+    path: Annotated[Path, typer.Argument(help="A tariff PDF or a text file.")],
+    book_id: Annotated[str, typer.Option("--book-id", help="Id of the book to create.")],
+    name: Annotated[str, typer.Option(help="Name of the book.")],
+    country: Annotated[str, typer.Option(help="ISO country code, e.g. IL.")],
+    version: Annotated[str, typer.Option(help="Version label, e.g. 2026.")],
+    digits: Annotated[int, typer.Option(help="Digits of a full code (8 or 10).")] = 10,
+    now: Annotated[
+        bool, typer.Option("--now", help="Run here instead of enqueueing a job.")
+    ] = False,
+) -> None:
+    """Extract a customs book from a PDF or text with the LLM (a resumable job)."""
+    from sivug.llm.extraction import create_extraction, run_extraction
+    from sivug.llm.service import build_llm_service
+    from sivug.llm.tasks import extract_book
+    from sivug.platform.db import create_engine, session_factory, session_scope
+    from sivug.platform.jobs import defer
+
+    settings = _settings()
+    llm = build_llm_service(settings)
+    if llm is None:
+        typer.echo("no LLM provider is configured (set a provider key)", err=True)
+        raise typer.Exit(1)
+
+    async def start(url: str) -> str:
+        async with _session(url) as session:
+            job = await create_extraction(
+                session,
+                source_path=path.resolve(),
+                book_id=book_id,
+                name=name,
+                country=country,
+                version=version,
+                book_digits=digits,
+            )
+            if not now:
+                await defer(session, extract_book, extraction_id=str(job.id))
+            extraction_id = job.id
+        if not now:
+            return f"extraction {extraction_id} queued; `sivug llm extraction {extraction_id}`"
+        engine = create_engine(url, pool_size=1, max_overflow=0)
+        factory = session_factory(engine)
+        try:
+            done = await run_extraction(lambda: session_scope(factory), llm, extraction_id)
+        finally:
+            await engine.dispose()
+            await llm.close()
+        return f"extraction {extraction_id}: {done.status}, {done.pages_done} pages" + (
+            f"\n{done.error}" if done.error else ""
+        )
+
+    with _database(settings) as url:
+        try:
+            typer.echo(asyncio.run(start(url)))
+        except AppError as exc:
+            typer.echo(exc.detail, err=True)
+            raise typer.Exit(1) from None
+
+
+@llm_app.command("extraction")
+def llm_extraction(extraction_id: Annotated[str, typer.Argument()]) -> None:
+    """Progress of a book extraction."""
+    import uuid
+
+    from sivug.llm.repository import get_extraction
+
+    settings = _settings()
+
+    async def fetch(url: str) -> str:
+        async with _session(url) as session:
+            job = await get_extraction(session, uuid.UUID(extraction_id))
+            if job is None:
+                return f"no extraction {extraction_id}"
+            return (
+                f"{job.id} {job.book_id}: {job.status}, page {job.pages_done}/{job.pages_total}, "
+                f"{len(job.lines)} lines" + (f"\n{job.error}" if job.error else "")
+            )
+
+    with _database(settings) as url:
+        typer.echo(asyncio.run(fetch(url)))

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from sivug.classification.engines import EngineCache
+from sivug.llm.service import LLMService
 
 
 def _engines(request: Request) -> EngineCache:
@@ -15,3 +16,12 @@ def _engines(request: Request) -> EngineCache:
 
 
 Engines = Annotated[EngineCache, Depends(_engines)]
+
+
+def _llm(request: Request) -> LLMService | None:
+    llm: LLMService | None = request.app.state.llm
+    return llm
+
+
+#: The LLM tier, or None when no provider is configured (the offline engine answers).
+Llm = Annotated[LLMService | None, Depends(_llm)]

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from sivug.accounts.dependencies import Reader, Writer
 from sivug.classification import list_service, service
-from sivug.classification.dependencies import Engines
+from sivug.classification.dependencies import Engines, Llm
 from sivug.classification.lists import render_results
 from sivug.classification.repository import HistoryFilter, history
 from sivug.classification.schemas import (
@@ -39,7 +39,7 @@ EXPORT_LIMIT = 100_000
 
 @router.post("/classifications", status_code=201)
 async def classify(
-    body: ClassifyRequest, principal: Writer, session: DbSession, engines: Engines
+    body: ClassifyRequest, principal: Writer, session: DbSession, engines: Engines, llm: Llm
 ) -> ClassificationOut:
     """Classify one product description in a customs book."""
     row = await service.classify(
@@ -51,6 +51,7 @@ async def classify(
         description=body.description,
         attributes=body.attributes,
         book_id=body.book,
+        llm=llm,
     )
     return ClassificationOut.of(row)
 
@@ -206,7 +207,7 @@ async def confirm_classification(
 
 @router.post("/sessions", status_code=201)
 async def start_session(
-    body: SessionStart, principal: Writer, session: DbSession, engines: Engines
+    body: SessionStart, principal: Writer, session: DbSession, engines: Engines, llm: Llm
 ) -> SessionOut:
     """Start an interactive classification: answer its questions until it is classified."""
     row = await service.start_session(
@@ -218,6 +219,7 @@ async def start_session(
         description=body.description,
         attributes=body.attributes,
         book_id=body.book,
+        llm=llm,
     )
     return SessionOut.of(row)
 
@@ -229,6 +231,7 @@ async def answer_session(
     principal: Writer,
     session: DbSession,
     engines: Engines,
+    llm: Llm,
 ) -> SessionOut:
     row = await service.answer_session(
         session,
@@ -237,6 +240,7 @@ async def answer_session(
         session_id=session_id,
         answers=body.answers,
         user_id=principal.user_id,
+        llm=llm,
     )
     return SessionOut.of(row)
 

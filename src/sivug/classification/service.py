@@ -16,6 +16,8 @@ from sivug.classification import repository
 from sivug.classification.engines import EngineCache
 from sivug.classification.precedent_files import PrecedentRecord
 from sivug.engine import ClassificationResult
+from sivug.llm.assist import assist, fill_llm_columns
+from sivug.llm.service import LLMService
 from sivug.models import Classification, ClassificationSession
 from sivug.platform.errors import Conflict, NotFound, ValidationFailed
 
@@ -119,8 +121,13 @@ async def classify(
     attributes: Mapping[str, Any] | None = None,
     book_id: str | None = None,
     answers: Mapping[str, str] | None = None,
+    llm: LLMService | None = None,
 ) -> Classification:
-    """Classify one description and record it (with what it cost) for the organization."""
+    """Classify one description and record it (with what it cost) for the organization.
+
+    With ``llm`` (providers configured), the offline engine answers first and the LLM then
+    decides within its candidates; if every provider fails, the offline result stands and
+    its rationale says so. ``engine`` names what answered."""
     text, attrs = clean_input(description, attributes)
     book = await resolve_book_id(
         session, requested=book_id, user_id=user_id, organization_id=organization_id
@@ -130,6 +137,19 @@ async def classify(
     result = engine.classify(
         text, attrs or None, answers=dict(answers or {}), organization_id=organization_id
     )
+    assisted = None
+    if llm is not None and llm.enabled:
+        assisted = await assist(
+            session,
+            llm,
+            engine,
+            result,
+            text,
+            attrs,
+            organization_id=organization_id,
+            answers=dict(answers or {}),
+        )
+        result = assisted.result
     elapsed_ms = round((time.perf_counter() - started) * 1000)
     row = _row(
         result,
@@ -140,6 +160,8 @@ async def classify(
         attributes=attrs,
         elapsed_ms=elapsed_ms,
     )
+    if assisted is not None:
+        fill_llm_columns(row, assisted)
     session.add(row)
     await session.flush()
     return row
@@ -167,6 +189,7 @@ async def start_session(
     description: str,
     attributes: Mapping[str, Any] | None = None,
     book_id: str | None = None,
+    llm: LLMService | None = None,
 ) -> ClassificationSession:
     """Open an interactive session: it ends classified or rejected, asking questions between."""
     row = await classify(
@@ -178,6 +201,7 @@ async def start_session(
         description=description,
         attributes=attributes,
         book_id=book_id,
+        llm=llm,
     )
     interactive = ClassificationSession(
         organization_id=organization_id,
@@ -204,6 +228,7 @@ async def answer_session(
     session_id: uuid.UUID,
     answers: Mapping[str, str],
     user_id: str | None = None,
+    llm: LLMService | None = None,
 ) -> ClassificationSession:
     """Add answers to an open session and classify again with everything known so far."""
     interactive = await repository.get_session(
@@ -226,6 +251,7 @@ async def answer_session(
         attributes=interactive.attributes,
         book_id=interactive.book_id,
         answers=merged,
+        llm=llm,
     )
     interactive.answers = merged
     interactive.status = _SESSION_STATUS[row.status]

@@ -7,6 +7,7 @@ from sivug.models.books import CustomsBook, TariffLineRow
 from sivug.models.classifications import Classification
 from sivug.models.inbox import InboundEvent
 from sivug.models.lists import ClassificationList, RateLimitCounter
+from sivug.models.llm import ExtractionJob, LLMCacheEntry, LLMOrganizationLimit, LLMUsage
 from sivug.models.precedents import Precedent
 from sivug.models.sessions import ClassificationSession
 
@@ -18,8 +19,12 @@ __all__ = [
     "ClassificationList",
     "ClassificationSession",
     "CustomsBook",
+    "ExtractionJob",
     "InboundEvent",
     "Invitation",
+    "LLMCacheEntry",
+    "LLMOrganizationLimit",
+    "LLMUsage",
     "Membership",
     "Organization",
     "Precedent",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -169,6 +170,26 @@ class LLMSettings(_Concern):
         "GOOGLE_GEMINI_BASE_URL", "https://generativelanguage.googleapis.com"
     )
     xai_base_url: str = _url("XAI_BASE_URL", "https://api.x.ai/v1")
+    # A self-hosted OpenAI-compatible model (privacy-minded customers): on when the URL is set.
+    selfhosted_base_url: str | None = Field(
+        default=None, validation_alias="SIVUG_LLM_SELFHOSTED_BASE_URL"
+    )
+    selfhosted_api_key: SecretStr | None = _secret("SIVUG_LLM_SELFHOSTED_API_KEY")
+    # Model per task, provider order and the dated price table (default: the packaged file).
+    models_path: Path | None = Field(default=None, validation_alias="SIVUG_LLM_MODELS")
+    timeout_seconds: float = Field(default=30.0, validation_alias="SIVUG_LLM_TIMEOUT")
+    max_attempts: int = Field(default=3, validation_alias="SIVUG_LLM_MAX_ATTEMPTS")
+    monthly_spend_limit_usd: Decimal = Field(
+        default=Decimal("100"), validation_alias="SIVUG_LLM_MONTHLY_SPEND_LIMIT"
+    )
+    requests_per_minute: int = Field(default=60, validation_alias="SIVUG_LLM_REQUESTS_PER_MINUTE")
+    cache_ttl_hours: float = Field(default=720.0, validation_alias="SIVUG_LLM_CACHE_TTL_HOURS")
+    breaker_failures: int = Field(default=5, validation_alias="SIVUG_LLM_BREAKER_FAILURES")
+    breaker_cooldown_seconds: float = Field(
+        default=30.0, validation_alias="SIVUG_LLM_BREAKER_COOLDOWN"
+    )
+    # Local mode only: an in-memory LLM that answers without a network (development).
+    fake: bool = Field(default=False, validation_alias="SIVUG_LLM_FAKE")
 
     def configured_providers(self) -> list[str]:
         keys = {
@@ -177,7 +198,10 @@ class LLMSettings(_Concern):
             "gemini": self.google_gemini_api_key,
             "xai": self.xai_api_key,
         }
-        return [name for name, key in keys.items() if is_real_secret(key)]
+        found = [name for name, key in keys.items() if is_real_secret(key)]
+        if self.selfhosted_base_url:
+            found.append("selfhosted")
+        return found
 
 
 class JobSettings(_Concern):

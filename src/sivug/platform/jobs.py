@@ -46,6 +46,7 @@ TASK_MODULES: tuple[str, ...] = (
     "sivug.inbox.tasks",
     "sivug.books.tasks",
     "sivug.classification.tasks",
+    "sivug.llm.tasks",
 )
 
 #: The default policy for jobs that talk to the outside world: 1 s, 2 s, 4 s ... up to ~17 min.

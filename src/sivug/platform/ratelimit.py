@@ -16,9 +16,10 @@ from sivug.platform.errors import RateLimited
 WINDOW_SECONDS = 60
 
 _HIT = text(
-    'INSERT INTO rate_limit_counters (bucket, "window", count) VALUES (:bucket, :window, 1) '
+    'INSERT INTO rate_limit_counters (bucket, "window", count) '
+    "SELECT unnest(CAST(:buckets AS text[])), :window, 1 "
     'ON CONFLICT (bucket, "window") DO UPDATE SET count = rate_limit_counters.count + 1 '
-    "RETURNING count"
+    "RETURNING bucket, count"
 )
 _PRUNE = text('DELETE FROM rate_limit_counters WHERE "window" < :oldest')
 
@@ -32,17 +33,16 @@ class RateLimiter:
         now = time.time()
         window = int(now // WINDOW_SECONDS)
         retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now))
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            for bucket, limit in limits.items():
-                result = await conn.execute(_HIT, {"bucket": bucket, "window": window})
-                count: int = result.scalar_one()
-                if count > limit:
-                    raise RateLimited(
-                        f"More than {limit} requests a minute for this "
-                        f"{bucket.split(':', 1)[0]}; retry after {retry_after} s.",
-                        retry_after=retry_after,
-                    )
+        async with self._engine.begin() as conn:  # one short statement, its own transaction
+            result = await conn.execute(_HIT, {"buckets": sorted(limits), "window": window})
+            counts: dict[str, int] = dict(result.tuples().all())
+        for bucket, limit in limits.items():
+            if counts[bucket] > limit:
+                raise RateLimited(
+                    f"More than {limit} requests a minute for this "
+                    f"{bucket.split(':', 1)[0]}; retry after {retry_after} s.",
+                    retry_after=retry_after,
+                )
 
     async def prune(self) -> None:
         oldest = int(time.time() // WINDOW_SECONDS) - 2

@@ -1,0 +1,153 @@
+"""`POST /api/v1/classifications` under load: 50 concurrent clients from a second process.
+
+Starts `sivug run` (embedded PostgreSQL, offline engine) in a temporary data directory, takes
+the demo API key it prints on first start, warms the engine up, then runs `wrk` (C, one
+process, 2 threads) with rotating realistic descriptions. Targets (issue 5): p95 <= 100 ms
+and >= 200 requests/s on a 2-core machine.
+
+Run: `.venv/bin/python bench/bench_api.py [--seconds 20] [--connections 50]`
+(needs `wrk`: `apt-get install wrk`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+DESCRIPTIONS = [
+    "Men's 100% cotton crew neck T-shirt, navy, size L",
+    "Stainless steel insulated water bottle 750ml",
+    "Wireless Bluetooth earbuds with charging case",
+    "Women's leather handbag with shoulder strap",
+    "Ceramic coffee mug 350ml, dishwasher safe",
+    "Kids wooden building blocks toy set, 100 pieces",
+    "USB-C to USB-C charging cable 2m, braided",
+    "Organic green tea, 100 tea bags",
+    "Polyester hiking backpack 30L",
+    "LED desk lamp with dimmer",
+    "gift",
+    "Running shoes with rubber soles and textile uppers",
+]
+
+LUA = """
+local bodies = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("POST", "/api/v1/classifications", nil, bodies[(i %% #bodies) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%.3f %%.3f %%.3f %%.3f %%d\\n",
+    summary.requests, summary.duration,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=50)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env.update(
+            SIVUG_DATA_DIR=tmp,
+            SIVUG_PORT=str(port),
+            SIVUG_LOG_LEVEL="warning",
+            SIVUG_RATE_LIMIT_PER_KEY=str(10**9),
+            SIVUG_RATE_LIMIT_PER_ORG=str(10**9),
+        )
+        out = Path(tmp) / "stdout.txt"
+        with out.open("wb") as stdout:
+            server = subprocess.Popen(
+                [str(ROOT / ".venv" / "bin" / "sivug"), "run", "--no-worker"],
+                env=env,
+                stdout=stdout,
+                stderr=subprocess.DEVNULL,
+            )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+            found = re.search(r"(sk_sivug_[A-Za-z0-9_-]+)", out.read_text())
+            if not found:
+                raise SystemExit("no demo API key printed on first start")
+            headers = {"Authorization": f"Bearer {found.group(1)}"}
+            for description in DESCRIPTIONS:  # warm-up: builds the engine, fills pools
+                response = httpx.post(
+                    f"{base}/api/v1/classifications",
+                    json={"description": description},
+                    headers=headers,
+                    timeout=30,
+                )
+                response.raise_for_status()
+            bodies = ",".join(json.dumps(json.dumps({"description": d})) for d in DESCRIPTIONS)
+            script = Path(tmp) / "post.lua"
+            script.write_text(LUA % bodies)
+            result = subprocess.run(
+                [
+                    "wrk",
+                    "-t2",
+                    f"-c{args.connections}",
+                    f"-d{args.seconds}s",
+                    "-H",
+                    f"Authorization: {headers['Authorization']}",
+                    "-H",
+                    "Content-Type: application/json",
+                    "-s",
+                    str(script),
+                    base,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=60)
+    line = next(row for row in result.splitlines() if row.startswith("RESULT"))
+    _, requests, micros, p50, p95, p99, worst, errors = line.split()
+    seconds = int(micros) / 1e6
+    print(
+        f"POST /api/v1/classifications, {args.connections} connections, {seconds:.0f} s: "
+        f"{int(requests) / seconds:.0f} requests/s, p50 {float(p50):.1f} ms, "
+        f"p95 {float(p95):.1f} ms, p99 {float(p99):.1f} ms, max {float(worst):.1f} ms, "
+        f"errors {errors} (targets: p95 <= 100 ms, >= 200 requests/s)"
+    )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
