@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from sivug.accounts.auth import DevSignIn
 from sivug.accounts.endpoints import router as accounts_router
@@ -25,6 +26,8 @@ from sivug.platform.http import RequestContextMiddleware, install_error_handlers
 from sivug.platform.logging import get_logger
 from sivug.platform.migrations import head_revision
 from sivug.platform.ratelimit import RateLimiter
+from sivug.web.endpoints import router as web_router
+from sivug.web.rendering import STATIC_DIR, error_page
 from sivug.wrappers.clerk import ClerkWrapper
 
 log = get_logger(__name__)
@@ -84,6 +87,10 @@ def create_app(
     app.include_router(books_router)
     app.include_router(accounts_router)
     app.include_router(usage_router)
+    # The web app (server-rendered pages + htmx); browsers get its error pages, not JSON.
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.state.html_error_page = error_page
     return app
 
 

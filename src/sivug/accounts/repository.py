@@ -99,3 +99,18 @@ async def get_invitation(session: AsyncSession, invitation_id: str) -> Invitatio
 
 def now() -> datetime:
     return utcnow()
+
+
+async def all_memberships(
+    session: AsyncSession, *, limit: int = 200
+) -> list[tuple[Membership, User, Organization]]:
+    """Every membership with its user and organization (the local development sign-in)."""
+    result = await session.execute(
+        select(Membership, User, Organization)
+        .join(User, User.id == Membership.user_id)
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(User.deleted_at.is_(None), Organization.deleted_at.is_(None))
+        .order_by(Organization.name, User.email)
+        .limit(limit)
+    )
+    return [(m, u, o) for m, u, o in result.all()]

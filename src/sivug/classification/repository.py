@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from sivug.classification.precedent_files import PrecedentRecord
 from sivug.models import Classification, ClassificationList, ClassificationSession, Precedent
@@ -154,3 +155,20 @@ async def get_list(
 async def get_list_by_id(session: AsyncSession, list_id: uuid.UUID) -> ClassificationList | None:
     stmt = select(ClassificationList).where(ClassificationList.id == list_id).with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def recent_lists(
+    session: AsyncSession, organization_id: str, *, limit: int = 20
+) -> list[ClassificationList]:
+    """The organization's latest uploaded lists, newest first."""
+    stmt = (
+        select(ClassificationList)
+        .where(ClassificationList.organization_id == organization_id)
+        .options(
+            defer(ClassificationList.input, raiseload=True),
+            defer(ClassificationList.results, raiseload=True),
+        )
+        .order_by(ClassificationList.created_at.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())

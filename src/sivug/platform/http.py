@@ -9,7 +9,7 @@ import uuid
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -71,6 +71,28 @@ def error_response(name: str, detail: str, status_code: int) -> JSONResponse:
     return JSONResponse({"error": name, "detail": detail}, status_code=status_code)
 
 
+#: Paths whose callers are programs: they always get the JSON error, whatever they accept.
+_MACHINE_PATHS = ("/api/", "/webhooks/", "/healthz", "/readyz", "/metrics", "/static/", "/docs")
+
+
+def wants_html(request: Request) -> bool:
+    """A person's browser (a page or an htmx request) outside the API and webhooks."""
+    if request.url.path.startswith(_MACHINE_PATHS):
+        return False
+    accept = request.headers.get("accept", "")
+    return request.headers.get("hx-request") == "true" or "text/html" in accept
+
+
+def _error(request: Request, name: str, detail: str, status_code: int) -> Response:
+    """The JSON error, or for browsers the web app's error page (``app.state.html_error_page``,
+    set when the web app is mounted)."""
+    page = getattr(request.app.state, "html_error_page", None)
+    if page is not None and wants_html(request):
+        response: Response = page(request, name, detail, status_code)
+        return response
+    return error_response(name, detail, status_code)
+
+
 def _field(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)]
     return ".".join(parts) or "body"
@@ -78,8 +100,8 @@ def _field(loc: tuple[int | str, ...]) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def app_error(request: Request, exc: AppError) -> JSONResponse:
-        response = error_response(exc.name, exc.detail, exc.status_code)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        response = _error(request, exc.name, exc.detail, exc.status_code)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         if exc.status_code >= 500:
@@ -87,36 +109,39 @@ def install_error_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         problems = [f"{_field(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
-        return error_response("ValidationFailed", "; ".join(problems), 422)
+        return _error(request, "ValidationFailed", "; ".join(problems), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             detail = f"No route for {request.method} {request.url.path}"
-            return error_response("NotFound", detail, 404)
+            return _error(request, "NotFound", detail, 404)
         if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
-            return error_response("MethodNotAllowed", detail, 405)
-        return error_response("HTTPError", str(exc.detail), exc.status_code)
+            return _error(request, "MethodNotAllowed", detail, 405)
+        return _error(request, "HTTPError", str(exc.detail), exc.status_code)
 
     @app.exception_handler(DBAPIError)
-    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
         log.error("http.database_error", error=type(exc.orig).__name__)
-        return error_response(
-            "DatabaseUnavailable", "The database is unreachable; try again shortly.", 503
+        return _error(
+            request, "DatabaseUnavailable", "The database is unreachable; try again shortly.", 503
         )
 
     @app.exception_handler(OSError)
-    async def os_error(request: Request, exc: OSError) -> JSONResponse:
+    async def os_error(request: Request, exc: OSError) -> Response:
         log.error("http.os_error", error=type(exc).__name__)
-        return error_response("ServiceUnavailable", "A backing service is unreachable.", 503)
+        return _error(request, "ServiceUnavailable", "A backing service is unreachable.", 503)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("http.unhandled_error")
         request_id = getattr(request.state, "request_id", "")
-        return error_response(
-            "InternalError", f"Something went wrong on our side (request {request_id}).", 500
+        return _error(
+            request,
+            "InternalError",
+            f"Something went wrong on our side (request {request_id}).",
+            500,
         )
