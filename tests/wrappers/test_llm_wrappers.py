@@ -139,8 +139,9 @@ async def test_request_errors_are_not_retried(
 async def test_a_timeout_is_transient_and_retried(
     provider: str, llm_server: FakeLLMServer, sleeps: Sleeps
 ) -> None:
-    llm_server.script(provider, Reply(delay=1.5), Reply(data={"code": "01", "confidence": 1}))
-    wrapper = make_wrapper(provider, llm_server, sleeps, timeout=0.3)
+    # A generous timeout: the second, prompt answer must fit in it even on a loaded machine.
+    llm_server.script(provider, Reply(delay=4.0), Reply(data={"code": "01", "confidence": 1}))
+    wrapper = make_wrapper(provider, llm_server, sleeps, timeout=1.5)
     done = await wrapper.complete(model="m", system="s", prompt="p", output_type=Answer)
     await wrapper.close()
     assert done.attempts == 2

@@ -2,9 +2,17 @@
 
 Evidence for each line of the book comes from three places and is added up:
 
-* the product lexicon (head noun of the title -> heading), strongest;
+* the product lexicon (head noun of the title -> heading), strongest; a title noun that the
+  category path confirms is the product, and the material said can move the lexicon's
+  heading to its sibling of that material (``materials.txt``: a fry pan of aluminium is
+  7615, not 7323);
 * BM25 over the path text of every leaf (materials, gender, "knitted", exclusions);
-* precedents (confirmed classifications of similar descriptions).
+* precedents (confirmed classifications of similar descriptions);
+* the marketplace category path, which narrows the chapters (``taxonomy.txt``), and whether
+  the words say knitted or woven (Chapter 61 against 62).
+
+Within a heading, the "Other" line wins when nothing said names its siblings, and the engine
+stops at the heading (and asks) when the lines differ by material and no material is said.
 
 Scores become probabilities with a softmax that includes a "none of these" candidate, so
 weak evidence gives low confidence. The tree is then walked from the chapter down, taking
@@ -22,7 +30,12 @@ from typing import Any
 
 from sivug.engine.book import Book, TariffLine
 from sivug.engine.index import BookIndex
-from sivug.engine.lexicon import Lexicon, default_lexicon
+from sivug.engine.lexicon import (
+    Lexicon,
+    default_lexicon,
+    default_materials,
+    default_taxonomy,
+)
 from sivug.engine.precedents import PrecedentIndex, PrecedentMatch
 from sivug.engine.query import EXPANSIONS, Query, build_query
 from sivug.engine.result import (
@@ -36,7 +49,7 @@ from sivug.engine.result import (
 from sivug.engine.text import stem, tokens
 from sivug.engine.vague import vagueness
 
-ENGINE_VERSION = "0.1.0"
+ENGINE_VERSION = "0.2.0"
 ENGINE_NAME = f"sivug-offline/{ENGINE_VERSION}"
 
 
@@ -49,6 +62,13 @@ class Tuning:
     precedent: float = 6.0
     exclusion: float = 2.5
     parts: float = 0.6  # penalty for "parts of ..." lines when the goods are not parts
+    # Lexicon prior kept by the lines of a heading that do not name the product when others
+    # do ("jeans" -> 6203: the "Trousers" lines keep it all, the "Suits" lines this share).
+    focus: float = 0.7
+    residual: float = 0.15  # bonus for the "Other" line when nothing names its siblings
+    taxonomy: float = 0.5  # bonus for lines in the chapters the category path points to
+    material_default: float = 0.8  # the lexicon's heading when the material says another
+    fabric: float = 0.8  # penalty for knitted lines when the goods are woven, and the reverse
     temperature: float = 4.0
     null_score: float = 2.0  # score of "none of these": absolute evidence must beat it
     candidates: int = 300
@@ -56,10 +76,10 @@ class Tuning:
     # Minimum probability to go down to a level, by number of digits (national: 8 and 10).
     chapter: float = 0.15
     heading: float = 0.25
-    subheading: float = 0.3
+    subheading: float = 0.15
     national: float = 0.3
     # ... and the best child must outweigh the second best by this factor.
-    margin: float = 1.25
+    margin: float = 1.1
 
     def threshold(self, digits: int) -> float:
         if digits <= 2:
@@ -119,6 +139,10 @@ class Engine:
         self.tuning = tuning or Tuning()
         self.precedents = PrecedentIndex()
         self._precedent_vocabulary: set[str] = set()
+        self._named: dict[tuple[str, frozenset[str]], frozenset[int] | None] = {}
+        self.materials = default_materials()
+        self.taxonomy = default_taxonomy()
+        self._residual_groups: dict[str, tuple[int | None, frozenset[str]]] = {}
 
     # ------------------------------------------------------------------ precedents
     def add_precedents(self, precedents: Iterable[Precedent]) -> None:
@@ -199,11 +223,14 @@ class Engine:
 
         best_path = self._descend(mass)
         code: str | None = None
+        said_material = bool(_MATERIAL_WORDS & {s for s, w in query.weights.items() if w >= 0.3})
         for node in best_path:
             if mass[node] < self.tuning.threshold(len(node)):
                 break
             if mass[node] < self.tuning.margin * self._runner_up(node, mass):
                 break
+            if len(node) > 4 and not said_material and self._splits_by_material(node, mass):
+                break  # the lines differ by material and the description names none: ask
             code = node
         by_level = {level_name(len(n)): round(mass[n], 4) for n in best_path}
         ranked = sorted(probs.items(), key=lambda kv: -kv[1])[:5]
@@ -293,13 +320,15 @@ class Engine:
         bm = ix.score(query.weights)
         lex: dict[int, float] = {}
         for match in query.matches:
-            for code, prior in match.entry.codes:
+            for code, prior in self._material_readings(match.entry.codes, query.weights):
                 value = match.weight * prior
+                named = self._naming(code, match.entry.focus)
                 for i in ix.leaves_under(code):
-                    if value > lex.get(i, 0.0):
-                        lex[i] = value
+                    v = value if named is None or i in named else value * t.focus
+                    if v > lex.get(i, 0.0):
+                        lex[i] = v
         prec: dict[int, float] = {}
-        text = " ".join(w.text for w in query.words if w.source != "category_path")
+        text = " ".join(w.text for w in query.words if not w.source.startswith("category_"))
         for pm in self.precedents.search(text, organization_id, limit=5):
             if pm.similarity < t.min_precedent_similarity:
                 continue
@@ -312,11 +341,13 @@ class Engine:
                     prec[i] = value
 
         wants_parts = bool({"part", "spare", "accessori", "replac"} & set(query.weights))
+        departments = self.taxonomy.codes(query.category)[0] if query.category else ()
         candidates = set(lex) | set(prec)
         if bm:
             top = max(bm.values())
             candidates |= {i for i, v in bm.items() if v >= 0.25 * top}
         scores: dict[int, float] = {}
+        total = ix.query_weight(query.weights)
         for i in candidates:
             if restrict and not all(ix.leaves[i].startswith(r) for r in restrict):
                 continue
@@ -324,10 +355,16 @@ class Engine:
                 continue
             score = t.bm25 * bm.get(i, 0.0) + t.lexicon * lex.get(i, 0.0)
             score += t.precedent * prec.get(i, 0.0)
-            score -= t.exclusion * ix.exclusion_penalty(i, query.weights)
+            score -= t.exclusion * ix.exclusion_penalty(i, query.weights, total)
             if ix.parts[i] and not wants_parts:
                 score -= t.parts
+            if query.fabric is not None and self._wrong_fabric(i, query.fabric):
+                score -= t.fabric
+            if departments and any(ix.leaves[i].startswith(c) for c in departments):
+                score += t.taxonomy
             scores[i] = score
+        if t.residual:
+            self._favour_residuals(scores, query.weights)
         if restrict and not scores:  # the answer excludes everything: trust the answer
             for r in restrict[:1]:
                 for i in ix.leaves_under(r):
@@ -336,6 +373,50 @@ class Engine:
             keep = sorted(scores.items(), key=lambda kv: -kv[1])[: t.candidates]
             scores = dict(keep)
         return scores
+
+    def _material_readings(
+        self, codes: tuple[tuple[str, float], ...], said: dict[str, float]
+    ) -> list[tuple[str, float]]:
+        """The lexicon's codes, with the heading of the material said added first.
+
+        "Fry pan" reads 7323 (iron or steel); "aluminium fry pan" reads 7615 first.
+        """
+        out: list[tuple[str, float]] = []
+        for code, prior in codes:
+            other = self.materials.reading(code, said) if len(code) >= 4 else None
+            if other is not None and other[0] in self.book.lines:
+                out.append((other[0], prior))
+                prior *= self.tuning.material_default
+            out.append((code, prior))
+        return out
+
+    def _naming(self, code: str, focus: frozenset[str]) -> frozenset[int] | None:
+        """Leaves under ``code`` whose own lines (below ``code``) name one of ``focus``.
+
+        ``None`` when none or all of them do: then the name does not tell them apart.
+        """
+        key = (code, focus)
+        if key in self._named:
+            return self._named[key]
+        ix = self.index
+        leaves = ix.leaves_under(code)
+        named: frozenset[int] | None = None
+        if focus and len(leaves) > 1:
+            hits = frozenset(
+                i
+                for i in leaves
+                if any(focus & ix.words[c].positive for c in ix.paths[i] if len(c) > len(code))
+            )
+            named = hits if 0 < len(hits) < len(leaves) else None
+        self._named[key] = named
+        return named
+
+    def _wrong_fabric(self, leaf: int, fabric: str) -> bool:
+        """A knitted line for woven goods, or a "not knitted" line for knitted goods."""
+        ix = self.index
+        if fabric == "woven":
+            return bool({"knit", "crochet"} & ix.doc_stems[leaf])
+        return "knit" in ix.excluded[leaf]
 
     def _book_code(self, code: str) -> str | None:
         digits = re.sub(r"\D", "", code)
@@ -369,6 +450,48 @@ class Engine:
             node = max(children, key=lambda c: mass[c])
             path.append(node)
 
+    def _favour_residuals(self, scores: dict[int, float], said: dict[str, float]) -> None:
+        """Give the "Other" line of a group a bonus when nothing said names its siblings.
+
+        "Polyester T-shirt": nothing says cotton (610910), so "of other textile materials"
+        (610990) is the reading, not a coin toss between the two.
+        """
+        ix = self.index
+        parents = {ix.paths[i][-2] for i in scores if len(ix.paths[i]) > 1}
+        for parent in parents:
+            siblings = self._residual_groups.get(parent)
+            if siblings is None:
+                siblings = self._residual_group(parent)
+                self._residual_groups[parent] = siblings
+            residual, distinctive = siblings
+            if residual is None or residual not in scores:
+                continue
+            if not any(s in distinctive for s in said):
+                scores[residual] += self.tuning.residual
+
+    def _residual_group(self, parent: str) -> tuple[int | None, frozenset[str]]:
+        """(the residual leaf under ``parent``, the words its siblings have and it lacks)."""
+        ix = self.index
+        if not parent:
+            return None, frozenset()
+        leaves = [i for i in ix.leaves_under(parent) if ix.paths[i][-2] == parent]
+        residual = [i for i in leaves if ix.words[ix.leaves[i]].residual]
+        if len(residual) != 1 or len(leaves) < 2:
+            return None, frozenset()
+        own = ix.words[ix.leaves[residual[0]]].positive
+        distinctive: set[str] = set()
+        for i in leaves:
+            if i != residual[0]:
+                distinctive |= ix.words[ix.leaves[i]].positive - own
+        return residual[0], frozenset(distinctive)
+
+    def _splits_by_material(self, node: str, mass: dict[str, float]) -> bool:
+        """True when ``node`` and its likely siblings are told apart by their material."""
+        parent = self.book.lines[node].parent
+        siblings = [c for c in self.book.children(parent) if mass.get(c.code, 0.0) >= 0.01]
+        siblings.sort(key=lambda c: -mass.get(c.code, 0.0))
+        return len(siblings) >= 2 and self._question_kind(siblings[:6])[0] == "material"
+
     def _questions(
         self, code: str | None, mass: dict[str, float], best_path: list[str]
     ) -> tuple[Question, ...]:
@@ -383,7 +506,7 @@ class Engine:
         else:
             children = [c for c in self.book.children(code) if mass.get(c.code, 0.0) >= 0.01]
             children.sort(key=lambda c: -mass.get(c.code, 0.0))
-            lines = children[:6]
+            lines = sorted(children[:6], key=lambda c: c.code)  # in the book's own order
             node = code
         if len(lines) < 2:
             return ()
@@ -413,7 +536,7 @@ class Engine:
     ) -> PrecedentMatch | None:
         if code is None or not len(self.precedents):
             return None
-        text = " ".join(w.text for w in query.words if w.source != "category_path")
+        text = " ".join(w.text for w in query.words if not w.source.startswith("category_"))
         for pm in self.precedents.search(text, organization_id, limit=5):
             book_code = self._book_code(pm.precedent.code)
             if (
@@ -441,7 +564,10 @@ class Engine:
             m
             for m in query.matches
             if code is not None
-            and any(code.startswith(c) or c.startswith(code) for c, _ in m.entry.codes)
+            and any(
+                code.startswith(c) or c.startswith(code)
+                for c, _ in self._material_readings(m.entry.codes, query.weights)
+            )
         ]
         decisive: list[str] = []
         for m in supporting:
@@ -509,6 +635,42 @@ class Engine:
                     "text": self.book.chapter_notes[code[:2]][:500],
                 }
             )
+        for m in supporting if code is not None else []:
+            for lexicon_code, _ in m.entry.codes:
+                reading = self.materials.reading(lexicon_code, query.weights)
+                if reading is not None and code is not None and code.startswith(reading[0]):
+                    notes.append(
+                        {
+                            "note": "material",
+                            "text": f"'{m.text}' reads heading {lexicon_code[:4]} by default, "
+                            f"but the goods are of {reading[1]}: heading {reading[0]} covers "
+                            "the same goods of that material",
+                        }
+                    )
+                    break
+        if query.fabric is not None and code is not None and code[:2] in ("61", "62"):
+            notes.append(
+                {
+                    "note": "fabric",
+                    "text": f"the description says the goods are {query.fabric} "
+                    f"(Chapter {'61' if query.fabric == 'knitted' else '62'})",
+                }
+            )
+        if query.category:
+            departments, node = self.taxonomy.codes(query.category)
+            if departments:
+                notes.append(
+                    {
+                        "note": "category",
+                        "text": f"the category '{node}' points to "
+                        + ", ".join(departments)
+                        + (
+                            ""
+                            if code is None or any(code.startswith(d) for d in departments)
+                            else " (the description outweighed it)"
+                        ),
+                    }
+                )
         residual = bool(lines) and self.index.words[lines[-1].code].residual
         if residual:
             notes.append(

@@ -144,13 +144,23 @@ class BookIndex:
                 scores[i] = scores.get(i, 0.0) + w * contribution
         return {i: v / total for i, v in scores.items()}
 
-    def exclusion_penalty(self, leaf: int, query: dict[str, float]) -> float:
-        """Share of the query's weight that this leaf explicitly excludes."""
+    def exclusion_penalty(
+        self, leaf: int, query: dict[str, float], total: float | None = None
+    ) -> float:
+        """Share of the query's weight that this leaf explicitly excludes.
+
+        ``total`` is the query's whole weight (:meth:`query_weight`), when already known.
+        """
         excluded = self.excluded[leaf]
         if not excluded:
             return 0.0
-        total = sum(w * self.idf.get(s, 0.0) for s, w in query.items()) or 1.0
+        if total is None:
+            total = self.query_weight(query)
         return sum(w * self.idf.get(s, 0.0) for s, w in query.items() if s in excluded) / total
+
+    def query_weight(self, query: dict[str, float]) -> float:
+        """The IDF-weighted sum of the query's weights (never 0)."""
+        return sum(w * self.idf.get(s, 0.0) for s, w in query.items()) or 1.0
 
     def leaves_under(self, code: str) -> range:
         """Indices of the leaves whose code starts with ``code``."""

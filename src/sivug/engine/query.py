@@ -21,10 +21,29 @@ _SEGMENT_BREAK = re.compile(r"[,|;/()\[\]]|\s-\s|\s–\s")
 _IMITATION_LEATHER = re.compile(
     r"\b(?:pu|faux|vegan|synthetic|artificial|imitation|fake|eco|bonded)[\s-]+leather\b"
 )
+#: "Short Sleeve", "Long Sleeves": a cut, not shorts.
+_SLEEVE_LENGTH = frozenset({"short", "long", "half", "cap", "puff", "elbow"})
+_SLEEVE = frozenset({"sleeve", "sleeves", "sleeved"})
 _SET_WORDS = frozenset({"set", "sets", "kit", "kits", "combo", "bundle", "hamper"})
 
+#: Words that say a fabric or garment is knitted, or woven (Chapter 61 against Chapter 62).
+KNIT_WORDS = frozenset(
+    {"knit", "knitted", "knitwear", "crochet", "crocheted", "jersey", "ribbed", "fleece"}
+)
+WOVEN_WORDS = frozenset(
+    {
+        *("woven", "denim", "chiffon", "poplin", "twill", "oxford", "flannel", "chambray"),
+        *("corduroy", "tweed", "seersucker", "satin", "organza", "gabardine", "canvas"),
+        *("linen", "voile", "muslin", "taffeta", "brocade", "damask", "chino", "chinos"),
+    }
+)
+#: A category node that joins several departments: "Clothing, Shoes & Jewelry".
+_GROUP = re.compile(r"[,&+]|\band\b", re.IGNORECASE)
+#: A title word that the category confirms (same heading) is the product: its weight grows.
+_CORROBORATED = 1.25
+
 #: Material and property words, expanded to the wording customs books use.
-EXPANSIONS: dict[str, tuple[tuple[str, float], ...]] = {
+_EXPANSIONS_AS_WRITTEN: dict[str, tuple[tuple[str, float], ...]] = {
     "polyester": (("synthet", 0.8), ("man", 0.5)),
     "nylon": (("synthet", 0.8), ("man", 0.5)),
     "polyamid": (("synthet", 0.8), ("man", 0.5)),
@@ -45,6 +64,7 @@ EXPANSIONS: dict[str, tuple[tuple[str, float], ...]] = {
     "angora": (("wool", 0.6), ("hair", 0.4)),
     "linen": (("flax", 0.7),),
     "denim": (("cotton", 0.5),),
+    "jeans": (("cotton", 0.5),),
     "leatherett": (("plastic", 0.8), ("composit", 0.3)),
     "stainless": (("steel", 0.7), ("iron", 0.5)),
     "steel": (("iron", 0.5),),
@@ -109,6 +129,10 @@ EXPANSIONS: dict[str, tuple[tuple[str, float], ...]] = {
     "wifi": (("wireless", 0.4),),
     "cordless": (("wireless", 0.2),),
 }
+#: The same, keyed by stem ("polyester" is looked up as "polyest").
+EXPANSIONS: dict[str, tuple[tuple[str, float], ...]] = {
+    stem(k): v for k, v in _EXPANSIONS_AS_WRITTEN.items()
+}
 
 #: Weight of each source of words; the last segment of a category path counts nearly as much
 #: as the title.
@@ -116,6 +140,9 @@ SOURCE_WEIGHTS = {
     "description": 1.0,
     "category": 0.9,
     "category_path": 0.45,
+    # A department node naming several kinds of goods ("Clothing, Shoes & Jewelry"): it
+    # narrows the chapters (see ``taxonomy.txt``) but names no product.
+    "category_group": 0.2,
     "attribute": 0.8,
     "answer": 1.2,
 }
@@ -135,6 +162,8 @@ _DESCRIPTIVE = frozenset(
     }
 )
 _DESCRIPTIVE_FACTOR = 0.45
+#: The head noun of a title is looked for among its first content words.
+HEAD_WORDS = 6
 _MAX_LEXICON_LEN_BONUS = 0.75
 
 
@@ -166,6 +195,8 @@ class Query:
     weights: dict[str, float] = field(default_factory=dict)  # stem -> BM25 query weight
     matches: list[LexiconMatch] = field(default_factory=list)
     is_set: bool = False
+    fabric: str | None = None  # "knitted" or "woven" when the words say so, else None
+    category: tuple[str, ...] = ()  # the category path, department first
 
     def content_words(self, source: str | None = None) -> list[Word]:
         return [w for w in self.words if not w.noise and (source is None or w.source == source)]
@@ -187,6 +218,7 @@ def _words(text: str, source: str) -> list[Word]:
                 continue
             noise = (
                 is_noise(token)
+                or (token in _SLEEVE_LENGTH and i + 1 < len(raw) and raw[i + 1] in _SLEEVE)
                 or (i > 0 and raw[i - 1] in ("non", "anti"))  # "non slip", "anti scratch"
                 or (
                     token in ("light", "dark", "pale", "deep")
@@ -206,6 +238,8 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
     for w in words:
         by_source.setdefault(w.source, []).append(w)
     for source, source_words in by_source.items():
+        if source == "category_group":
+            continue
         stems = [w.stem for w in source_words]
         taken = [False] * len(stems)
         candidates: list[tuple[int, int, LexiconEntry]] = []
@@ -236,7 +270,12 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
         }
         products = [c for c in chosen if c[0] not in descriptive]
         head_zone = [c for c in products if source_words[c[0]].factor >= SOURCE_WEIGHTS[source]]
-        rightmost = max(head_zone, key=lambda c: c[0])[0] if head_zone else -1
+        # Long titles put the product first and its features after ("Watch ... Leather
+        # Strap"): the head is the last product noun among the first content words.
+        content = [j for j, w in enumerate(source_words) if not w.noise]
+        early = set(content[:HEAD_WORDS]) if source == "description" else set(content)
+        leading = [c for c in head_zone if c[0] in early] or head_zone
+        rightmost = max(leading, key=lambda c: c[0])[0] if leading else -1
         for i, length, entry in chosen:
             span_words = tuple(source_words[i : i + length])
             bonus = min(0.35 * (length - 1), _MAX_LEXICON_LEN_BONUS)
@@ -263,9 +302,11 @@ def build_query(
             continue
         if key.lower() in ("category", "category_path", "categories", "breadcrumb"):
             parts = [p for p in re.split(r">|/|\\|»|›", value) if p.strip()]
+            query.category = tuple(p.strip() for p in parts)
             if parts:
                 for part in parts[:-1]:
-                    query.words += _words(part, "category_path")
+                    group = bool(_GROUP.search(part))
+                    query.words += _words(part, "category_group" if group else "category_path")
                 query.words += _words(parts[-1], "category")
         else:
             query.words += _words(value, "attribute")
@@ -278,6 +319,48 @@ def build_query(
         query.weights[w.stem] = max(query.weights.get(w.stem, 0.0), w.factor)
         for extra, weight in EXPANSIONS.get(w.stem, ()):
             query.weights[extra] = max(query.weights.get(extra, 0.0), w.factor * weight)
-    query.matches = _match_lexicon(query.words, lexicon)
+    query.matches = _corroborate(_match_lexicon(query.words, lexicon))
     query.is_set = any(t in _SET_WORDS for t in tokens(description))
+    query.fabric = _fabric(query.words)
     return query
+
+
+def _fabric(words: list[Word]) -> str | None:
+    """ "knitted" or "woven" when the title, attributes or answers say which (not both)."""
+    said = {w.text for w in words if w.source != "category_path"}
+    knit = bool(said & KNIT_WORDS) and not {"not", "non"} & said
+    woven = bool(said & WOVEN_WORDS)
+    if knit == woven:
+        return None
+    return "knitted" if knit else "woven"
+
+
+def _compatible(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
+def _corroborate(matches: list[LexiconMatch]) -> list[LexiconMatch]:
+    """Title matches that the category path agrees with (same heading) weigh more."""
+    category = [m for m in matches if m.words and m.words[0].source.startswith("category")]
+    if not category:
+        return matches
+    category_codes = [c[:4] for m in category for c, _ in m.entry.codes if len(c) >= 4]
+
+    def confirmed(m: LexiconMatch) -> bool:
+        return (
+            bool(m.words)
+            and m.words[0].source == "description"
+            and any(_compatible(c[:4], k) for c, _ in m.entry.codes for k in category_codes)
+        )
+
+    any_confirmed = any(confirmed(m) for m in matches)
+    out: list[LexiconMatch] = []
+    for m in matches:
+        if confirmed(m):
+            m = LexiconMatch(m.entry, m.words, m.weight * _CORROBORATED)
+        elif any_confirmed and m.words and m.words[0].source == "description":
+            # Another title word is what the category says the product is: this one is a
+            # feature or a use ("Toaster ... Bagel Defrost").
+            m = LexiconMatch(m.entry, m.words, m.weight / _CORROBORATED)
+        out.append(m)
+    return out

@@ -129,7 +129,7 @@ def vagueness(query: Query, known: Callable[[str], bool]) -> Vagueness | None:
     """Why the description cannot be classified, or ``None`` when it names goods."""
     description = query.description.strip()
     shown = description if len(description) <= 60 else description[:57] + "..."
-    words = [w for w in query.words if w.source != "category_path"]
+    words = [w for w in query.words if not w.source.startswith("category_")]
     if any(len(code) > 2 for m in query.matches for code, _ in m.entry.codes):
         return None  # a product noun of the lexicon ("machine" alone names only a chapter)
     content = [w for w in words if not w.noise]

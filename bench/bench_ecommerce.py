@@ -1,0 +1,132 @@
+"""Accuracy of the offline engine on e-commerce listings (title, category path, attributes).
+
+Usage: ``python bench/bench_ecommerce.py [--failures N]``
+
+The listings are in ``bench/data/ecommerce_eval.jsonl`` (written by hand for this benchmark:
+realistic marketplace titles with a category path and attributes, each labelled with the HS
+2022 subheading a broker would give). They are split 50/50 by a stable hash of the title into
+``ecommerce-dev`` (may be looked at and tuned on) and ``ecommerce-heldout`` (never looked at
+item by item: only its totals are printed). Each item is classified the way the CLI's JSONL
+input sends it: ``classify(description=title, attributes={"category": ..., ...})``.
+
+Printed per split: ``code@k`` (the returned code has at least k digits and they are right; a
+code that stops at the heading counts as wrong at 6 digits), ``top5@6`` (the right subheading
+is among the five alternatives) and ``rejct`` (real products wrongly rejected as vague).
+``--failures N`` lists up to N dev failures at 6 digits (never held-out ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sivug.books.importers.hs_builtin import load_hs2022
+from sivug.engine import ClassificationResult, Engine
+
+DATA = Path(__file__).resolve().parent / "data" / "ecommerce_eval.jsonl"
+LEVELS = (2, 4, 6)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    id: str
+    description: str
+    attributes: dict[str, str]
+    code: str
+
+
+def load(path: Path = DATA) -> list[Listing]:
+    items: list[Listing] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            raw = json.loads(line)
+            attributes = {str(k): str(v) for k, v in raw.get("attributes", {}).items()}
+            items.append(Listing(raw["id"], raw["description"], attributes, raw["code"]))
+    return items
+
+
+def is_held_out(listing: Listing) -> bool:
+    digest = hashlib.sha256(listing.description.strip().lower().encode("utf-8")).digest()
+    return digest[0] % 2 == 1
+
+
+def split(items: list[Listing]) -> tuple[list[Listing], list[Listing]]:
+    dev = [i for i in items if not is_held_out(i)]
+    held = [i for i in items if is_held_out(i)]
+    return dev, held
+
+
+@dataclass
+class Tally:
+    n: int = 0
+    code: dict[int, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+    top5: int = 0
+    rejected: int = 0
+    stopped: int = 0
+
+    def add(self, gold: str, result: ClassificationResult) -> bool:
+        """Count one result; True when it is right at 6 digits."""
+        self.n += 1
+        if result.status == "rejected_vague":
+            self.rejected += 1
+        code = result.code or ""
+        if len(code) < 6:
+            self.stopped += 1
+        for k in LEVELS:
+            if len(code) >= k and code[:k] == gold[:k]:
+                self.code[k] += 1
+        if gold[:6] in [a.code[:6] for a in result.alternatives[:5]]:
+            self.top5 += 1
+        return code[:6] == gold[:6]
+
+    def row(self, label: str) -> str:
+        def pct(part: int) -> str:
+            return f"{100.0 * part / self.n:6.1f}" if self.n else "   n/a"
+
+        cells = [f"{label:<20}", f"{self.n:>4}"]
+        cells += [pct(self.code[k]) for k in LEVELS]
+        cells += [pct(self.top5), pct(self.stopped), pct(self.rejected)]
+        return " ".join(cells)
+
+
+HEADER = (
+    f"{'split':<20} {'n':>4} "
+    + " ".join(f"{'code@' + str(k):>6}" for k in LEVELS)
+    + f" {'top5@6':>6} {'stop<6':>6} {'rejct':>6}"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--failures", type=int, default=0, help="list N dev failures")
+    args = parser.parse_args()
+
+    dev, held = split(load())
+    started = time.perf_counter()
+    engine = Engine(load_hs2022())
+    print(f"engine built in {time.perf_counter() - started:.2f} s; {DATA.name}")
+    print(HEADER)
+    failures: list[tuple[Listing, ClassificationResult]] = []
+    for name, items in (("ecommerce-dev", dev), ("ecommerce-heldout", held)):
+        tally = Tally()
+        t0 = time.perf_counter()
+        for item in items:
+            result = engine.classify(item.description, item.attributes)
+            if not tally.add(item.code, result) and name == "ecommerce-dev":
+                failures.append((item, result))
+        elapsed = time.perf_counter() - t0
+        print(tally.row(name) + f"   ({1000 * elapsed / max(len(items), 1):.1f} ms/item)")
+    for item, result in failures[: args.failures]:
+        alternatives = " ".join(a.code for a in result.alternatives[:5])
+        print(
+            f"{item.id} gold {item.code} got {result.code} [{result.status}] alt {alternatives}"
+            f" | {item.description[:70]} | {item.attributes.get('category', '')[-50:]}"
+        )
+
+
+if __name__ == "__main__":
+    main()

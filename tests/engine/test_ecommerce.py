@@ -1,0 +1,159 @@
+"""E-commerce listings: the title with its category path and attributes, as the CLI sends them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from sivug.engine import Engine
+from sivug.engine.lexicon import MaterialFamilies, Taxonomy, default_lexicon
+from sivug.engine.query import build_query
+
+
+@pytest.mark.parametrize(
+    ("description", "attributes", "code"),
+    [
+        # material and gender from the attributes, woven from "chiffon"
+        (
+            "2024 New Women's Summer Floral V-Neck Short Sleeve Casual Chiffon Dress",
+            {
+                "category": "Clothing, Shoes & Jewelry > Women > Clothing > Dresses",
+                "material": "Polyester",
+            },
+            "620443",
+        ),
+        # the same garment knitted ("ribbed knit") goes to Chapter 61
+        (
+            "Women's Ribbed Knit Bodycon Midi Dress Long Sleeve",
+            {"category": "Women > Clothing > Dresses", "material": "95% Polyester, 5% Spandex"},
+            "610443",
+        ),
+        # "jeans" are trousers in the book: the trousers lines, not the suits lines
+        ("Men's Slim Fit Stretch Jeans", {"material": "98% Cotton, 2% Elastane"}, "620342"),
+        # nothing names cotton: the "of other textile materials" line
+        ("Polyester quick dry running t-shirt", None, "610990"),
+        # the lexicon says 7323 for a fry pan, the material says aluminium: 7615
+        ("Hard Anodized Aluminium Nonstick Fry Pan 28cm", None, "761510"),
+    ],
+)
+def test_listing_is_classified_to_the_subheading(
+    hs_engine: Engine, description: str, attributes: dict[str, str] | None, code: str
+) -> None:
+    result = hs_engine.classify(description, attributes)
+    assert result.code == code, (result.code, [a.code for a in result.alternatives])
+    assert result.status == "classified"
+
+
+def test_material_reading_is_explained(hs_engine: Engine) -> None:
+    result = hs_engine.classify("Hard Anodized Aluminium Nonstick Fry Pan 28cm")
+    notes = [n for n in result.rationale["notes"] if n["note"] == "material"]
+    assert notes
+    assert "7615" in notes[0]["text"]
+    assert "aluminium" in notes[0]["text"]
+
+
+def test_fabric_is_explained(hs_engine: Engine) -> None:
+    result = hs_engine.classify("Women's polyester jersey dress")
+    assert result.code == "610443"
+    assert any(n["note"] == "fabric" and "knitted" in n["text"] for n in result.rationale["notes"])
+
+
+def test_category_names_the_product_among_title_nouns(hs_engine: Engine) -> None:
+    title = "2 Slice Toaster Stainless Steel Extra Wide Slot Bagel Defrost"
+    category = {"category": "Home & Kitchen > Kitchen & Dining > Small Appliances > Toasters"}
+    assert hs_engine.classify(title, category).code == "851672"
+
+
+def test_category_path_narrows_the_chapters_when_the_title_does_not(hs_engine: Engine) -> None:
+    title = "ZX-200 Premium Formula 15kg"
+    assert hs_engine.classify(title).code is None
+    result = hs_engine.classify(title, {"category": "Pet Supplies > Dogs > Food > Dry"})
+    assert (result.code or "").startswith("23")
+    assert any(n["note"] == "category" for n in result.rationale["notes"])
+
+
+def test_department_nodes_name_no_product() -> None:
+    query = build_query(
+        "Floral maxi dress",
+        {"category": "Clothing, Shoes & Jewelry > Women > Clothing > Dresses"},
+        default_lexicon(),
+    )
+    terms = {m.entry.term for m in query.matches}
+    assert not terms & {"shoes", "jewellery", "jewelry"}
+    assert query.category[-1] == "Dresses"
+
+
+def test_sleeve_length_is_not_shorts() -> None:
+    query = build_query("Women's Short Sleeve Cotton Dress", None, default_lexicon())
+    assert all("short" not in m.text for m in query.matches)
+
+
+def test_material_words_expand_to_the_book_wording() -> None:
+    query = build_query("polyester blouse", None, default_lexicon())
+    assert query.weights.get("synthet", 0.0) > 0.5
+
+
+@pytest.mark.parametrize(
+    ("description", "fabric"),
+    [
+        ("cotton jersey dress", "knitted"),
+        ("denim jacket", "woven"),
+        ("cotton dress", None),
+        ("knitted denim-look jacket", None),  # both said: the words do not decide
+    ],
+)
+def test_fabric_inference(description: str, fabric: str | None) -> None:
+    assert build_query(description, None, default_lexicon()).fabric == fabric
+
+
+def test_without_a_material_a_material_split_stops_at_the_heading(hs_engine: Engine) -> None:
+    bare = hs_engine.classify("dress")
+    assert bare.code == "6204"
+    assert bare.questions[0].id.startswith("material")
+    assert hs_engine.classify("cotton dress").code == "620442"
+
+
+def test_material_families_parse_and_read() -> None:
+    families = MaterialFamilies.parse(
+        "household\t7323=steel iron; 7615=aluminium; 3924=plastic silicone\n"
+    )
+    assert families.reading("7323", {"aluminium": 0.8}) == ("7615", "aluminium")
+    assert families.reading("732393", {"steel": 1.0}) is None  # its own material
+    assert families.reading("7323", {"aluminium": 1.0, "plastic": 1.0}) is None  # two
+    assert families.reading("7323", {"aluminium": 0.2}) is None  # too weak
+    assert families.reading("9503", {"aluminium": 1.0}) is None  # no family
+
+
+def test_taxonomy_reads_the_deepest_known_node() -> None:
+    taxonomy = Taxonomy.parse("61 62\tclothing, dresses\n64\tshoes\n71\tjewelry\n")
+    assert taxonomy.codes(("Clothing, Shoes & Jewelry",))[0] == ("61", "62", "64", "71")
+    codes, node = taxonomy.codes(("Clothing, Shoes & Jewelry", "Women", "Dresses"))
+    assert (codes, node) == (("61", "62"), "Dresses")
+    assert taxonomy.codes(("Miscellaneous",)) == ((), "")
+
+
+def test_ecommerce_benchmark_data_is_well_formed(hs_engine: Engine) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from bench import bench_ecommerce
+
+    items = bench_ecommerce.load()
+    dev, held = bench_ecommerce.split(items)
+    assert len(items) >= 400
+    assert len(dev) > 150
+    assert len(held) > 150
+    assert not {i.id for i in dev} & {i.id for i in held}
+    assert all(i.code in hs_engine.book.lines and len(i.code) == 6 for i in items)
+    assert all(i.attributes.get("category") for i in items)
+
+
+def test_question_options_follow_the_book_order(hs_engine: Engine) -> None:
+    options = [o.value for o in hs_engine.classify("t-shirt").questions[0].options]
+    assert options == sorted(options)
+    assert options[0] == "610910"
+
+
+def test_leather_garment_goes_to_chapter_42(hs_engine: Engine) -> None:
+    result = hs_engine.classify("Men's Genuine Leather Motorcycle Biker Jacket Lambskin")
+    assert result.code == "420310"
