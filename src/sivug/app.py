@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sivug.accounts.auth import DevSignIn
 from sivug.accounts.endpoints import router as accounts_router
 from sivug.books.endpoints import router as books_router
+from sivug.channels.email.endpoints import dev_outbox_router
 from sivug.classification.endpoints import router as classification_router
 from sivug.classification.engines import EngineCache
 from sivug.inbox.endpoints import webhook_router
@@ -87,6 +88,7 @@ def create_app(
     app.include_router(books_router)
     app.include_router(accounts_router)
     app.include_router(usage_router)
+    app.include_router(dev_outbox_router(settings))  # local mode only
     # The web app (server-rendered pages + htmx); browsers get its error pages, not JSON.
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

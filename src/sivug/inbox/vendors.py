@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sivug.accounts.webhooks import ClerkWebhooks
+from sivug.channels.email.vendors import mailgun_vendors
 from sivug.inbox.vendor import WebhookVendor
 from sivug.platform.config import Settings, is_real_secret
 
@@ -13,4 +14,5 @@ def webhook_vendors(settings: Settings) -> dict[str, WebhookVendor]:
     clerk_secret = settings.clerk.webhook_secret
     if clerk_secret is not None and is_real_secret(clerk_secret):
         vendors.append(ClerkWebhooks(clerk_secret.get_secret_value()))
+    vendors.extend(mailgun_vendors(settings))
     return {vendor.source: vendor for vendor in vendors}

@@ -5,6 +5,15 @@ from sivug.models.audit import AuditEntry
 from sivug.models.base import Base
 from sivug.models.books import CustomsBook, TariffLineRow
 from sivug.models.classifications import Classification
+from sivug.models.email import (
+    EmailDeliveryEvent,
+    EmailMessage,
+    EmailRateLimit,
+    EmailSuppression,
+    EmailTemplate,
+    EmailWebhookToken,
+    InboundEmail,
+)
 from sivug.models.inbox import InboundEvent
 from sivug.models.lists import ClassificationList, RateLimitCounter
 from sivug.models.llm import ExtractionJob, LLMCacheEntry, LLMOrganizationLimit, LLMUsage
@@ -19,7 +28,14 @@ __all__ = [
     "ClassificationList",
     "ClassificationSession",
     "CustomsBook",
+    "EmailDeliveryEvent",
+    "EmailMessage",
+    "EmailRateLimit",
+    "EmailSuppression",
+    "EmailTemplate",
+    "EmailWebhookToken",
     "ExtractionJob",
+    "InboundEmail",
     "InboundEvent",
     "Invitation",
     "LLMCacheEntry",

@@ -35,6 +35,10 @@ class Organization(TimestampMixin, Base):
     deleted_at: Mapped[datetime | None]
     #: Clerk's updated_at of the last event applied: older (out-of-order) events are ignored.
     clerk_updated_at: Mapped[datetime | None]
+    # Branding of the emails sent on the organization's behalf (unset: Sivug's own).
+    brand_name: Mapped[str | None] = mapped_column(String(255))
+    brand_color: Mapped[str | None] = mapped_column(String(16))  # "#1a73e8"
+    brand_logo_url: Mapped[str | None] = mapped_column(String(1024))
 
 
 class User(TimestampMixin, Base):

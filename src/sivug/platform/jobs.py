@@ -46,6 +46,7 @@ TASK_MODULES: tuple[str, ...] = (
     "sivug.inbox.tasks",
     "sivug.books.tasks",
     "sivug.classification.tasks",
+    "sivug.channels.email.tasks",
     "sivug.llm.tasks",
 )
 
