@@ -44,11 +44,13 @@ DESCRIPTIONS = [
 
 LUA = """
 local bodies = {%s}
+math.randomseed(os.time())
 local i = 0
 request = function()
   i = i + 1
   return wrk.format("POST", "/api/v1/classifications", nil, bodies[(i %% #bodies) + 1])
 end
+%s
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %%d %%d %%.3f %%.3f %%.3f %%.3f %%d\\n",
     summary.requests, summary.duration,
@@ -70,6 +72,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--web-workers", type=int, default=2, help="API processes (one per core)")
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=0,
+        help="Offer this many requests/s in all (open loop); 0: as fast as possible.",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -82,6 +91,7 @@ def main() -> None:
             SIVUG_LOG_LEVEL="warning",
             SIVUG_RATE_LIMIT_PER_KEY=str(10**9),
             SIVUG_RATE_LIMIT_PER_ORG=str(10**9),
+            SIVUG_WEB_WORKERS=str(args.web_workers),
         )
         out = Path(tmp) / "stdout.txt"
         with out.open("wb") as stdout:
@@ -115,7 +125,15 @@ def main() -> None:
                 response.raise_for_status()
             bodies = ",".join(json.dumps(json.dumps({"description": d})) for d in DESCRIPTIONS)
             script = Path(tmp) / "post.lua"
-            script.write_text(LUA % bodies)
+            pacing = ""
+            if args.rate:
+                # Open loop: each connection pauses ~connections/rate s between requests
+                # (randomised), so together they offer about `rate` requests a second.
+                period = int(1000 * args.connections / args.rate)
+                pacing = (
+                    f"delay = function() return math.random({period // 2}, {period * 3 // 2}) end"
+                )
+            script.write_text(LUA % (bodies, pacing))
             result = subprocess.run(
                 [
                     "wrk",
@@ -141,7 +159,9 @@ def main() -> None:
     _, requests, micros, p50, p95, p99, worst, errors = line.split()
     seconds = int(micros) / 1e6
     print(
-        f"POST /api/v1/classifications, {args.connections} connections, {seconds:.0f} s: "
+        f"POST /api/v1/classifications, {args.web_workers} web workers, "
+        f"{args.connections} connections, "
+        f"{f'offered {args.rate}/s' if args.rate else 'closed loop'}, {seconds:.0f} s: "
         f"{int(requests) / seconds:.0f} requests/s, p50 {float(p50):.1f} ms, "
         f"p95 {float(p95):.1f} ms, p99 {float(p99):.1f} ms, max {float(worst):.1f} ms, "
         f"errors {errors} (targets: p95 <= 100 ms, >= 200 requests/s)"

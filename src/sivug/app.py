@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,11 +21,11 @@ from sivug.inbox.vendor import WebhookVendor
 from sivug.inbox.vendors import webhook_vendors as default_vendors
 from sivug.llm.endpoints import router as usage_router
 from sivug.llm.service import build_llm_service
-from sivug.platform.config import Settings
+from sivug.platform.config import Settings, get_settings
 from sivug.platform.db import create_engine, session_factory
 from sivug.platform.health import router as health_router
 from sivug.platform.http import RequestContextMiddleware, install_error_handlers
-from sivug.platform.logging import get_logger
+from sivug.platform.logging import configure_logging, get_logger
 from sivug.platform.migrations import head_revision
 from sivug.platform.ratelimit import RateLimiter
 from sivug.web.endpoints import router as web_router
@@ -94,6 +95,17 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.state.html_error_page = error_page
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app as each web worker process builds it (`sivug run` serves with one per core):
+    settings from the environment, the database URL resolved by the runner."""
+    settings = get_settings()
+    configure_logging(settings.server.log_level, json=settings.server.log_json)
+    database_url = os.environ.get("DATABASE_URL") or settings.database.url
+    if not database_url:
+        raise RuntimeError("DATABASE_URL is not set: start the service with `sivug run`.")
+    return create_app(settings, database_url=database_url)
 
 
 def _dev_sign_in(settings: Settings) -> DevSignIn | None:

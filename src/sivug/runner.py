@@ -14,7 +14,6 @@ from contextlib import contextmanager
 import uvicorn
 
 from sivug.accounts.service import DEMO_ORGANIZATION_ID, create_api_key, seed_demo
-from sivug.app import create_app
 from sivug.books.service import ensure_builtin_books
 from sivug.platform import migrations
 from sivug.platform.config import Settings
@@ -78,8 +77,11 @@ def announce_demo_key(key: str) -> None:
 
 
 def _start_worker(url: str) -> subprocess.Popen[bytes]:
+    """The job worker, at a lower CPU priority: requests come first on a small machine."""
     env = dict(os.environ, DATABASE_URL=url)
-    return subprocess.Popen([sys.executable, "-m", "sivug", "worker"], env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "sivug", "worker"], env=env, preexec_fn=lambda: os.nice(5)
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -97,12 +99,18 @@ def run(settings: Settings, *, with_worker: bool = True) -> None:
         demo_key = prepare(settings, url)
         if demo_key:
             announce_demo_key(demo_key)
+        os.environ["DATABASE_URL"] = url  # the web workers and the job worker inherit it
         worker = _start_worker(url) if with_worker else None
         try:
-            app = create_app(settings, database_url=url)
-            log.info("sivug.serving", url=f"http://{settings.server.host}:{settings.server.port}")
+            log.info(
+                "sivug.serving",
+                url=f"http://{settings.server.host}:{settings.server.port}",
+                web_workers=settings.server.web_workers,
+            )
             uvicorn.run(
-                app,
+                "sivug.app:app_from_environment",
+                factory=True,
+                workers=settings.server.web_workers,
                 host=settings.server.host,
                 port=settings.server.port,
                 log_config=None,

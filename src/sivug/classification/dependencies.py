@@ -10,7 +10,7 @@ from sivug.classification.engines import EngineCache
 from sivug.llm.service import LLMService
 
 
-def _engines(request: Request) -> EngineCache:
+async def _engines(request: Request) -> EngineCache:
     engines: EngineCache = request.app.state.engines
     return engines
 
@@ -18,7 +18,7 @@ def _engines(request: Request) -> EngineCache:
 Engines = Annotated[EngineCache, Depends(_engines)]
 
 
-def _llm(request: Request) -> LLMService | None:
+async def _llm(request: Request) -> LLMService | None:
     llm: LLMService | None = request.app.state.llm
     return llm
 

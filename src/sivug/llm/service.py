@@ -446,17 +446,17 @@ def _retry_prompt(prompt: str, problem: str) -> str:
 
 
 def build_clients(settings: Settings, *, retry: RetryPolicy | None = None) -> dict[str, LLMWrapper]:
-    """One wrapper per configured provider. Call once per process (app lifespan, worker)."""
-    from sivug.wrappers.anthropic_wrapper import AnthropicWrapper
-    from sivug.wrappers.gemini_wrapper import GoogleGeminiWrapper
-    from sivug.wrappers.openai_wrapper import OpenAICompatibleWrapper, OpenAIWrapper
-    from sivug.wrappers.xai_wrapper import XAIWrapper
+    """One wrapper per configured provider. Call once per process (app lifespan, worker).
 
+    Each SDK is imported only when its provider is configured (together they take seconds
+    to import, which the offline default should not pay at every start)."""
     llm = settings.llm
     policy = retry or RetryPolicy(attempts=max(llm.max_attempts, 1))
     timeout = llm.timeout_seconds
     clients: dict[str, LLMWrapper] = {}
     if is_real_secret(llm.openai_api_key) and llm.openai_api_key is not None:
+        from sivug.wrappers.openai_wrapper import OpenAIWrapper
+
         clients["openai"] = OpenAIWrapper(
             api_key=llm.openai_api_key.get_secret_value(),
             base_url=llm.openai_base_url,
@@ -464,6 +464,8 @@ def build_clients(settings: Settings, *, retry: RetryPolicy | None = None) -> di
             retry=policy,
         )
     if is_real_secret(llm.anthropic_api_key) and llm.anthropic_api_key is not None:
+        from sivug.wrappers.anthropic_wrapper import AnthropicWrapper
+
         clients["anthropic"] = AnthropicWrapper(
             api_key=llm.anthropic_api_key.get_secret_value(),
             base_url=llm.anthropic_base_url,
@@ -471,6 +473,8 @@ def build_clients(settings: Settings, *, retry: RetryPolicy | None = None) -> di
             retry=policy,
         )
     if is_real_secret(llm.google_gemini_api_key) and llm.google_gemini_api_key is not None:
+        from sivug.wrappers.gemini_wrapper import GoogleGeminiWrapper
+
         clients["gemini"] = GoogleGeminiWrapper(
             api_key=llm.google_gemini_api_key.get_secret_value(),
             base_url=llm.google_gemini_base_url,
@@ -478,6 +482,8 @@ def build_clients(settings: Settings, *, retry: RetryPolicy | None = None) -> di
             retry=policy,
         )
     if is_real_secret(llm.xai_api_key) and llm.xai_api_key is not None:
+        from sivug.wrappers.xai_wrapper import XAIWrapper
+
         clients["xai"] = XAIWrapper(
             api_key=llm.xai_api_key.get_secret_value(),
             base_url=llm.xai_base_url,
@@ -485,6 +491,8 @@ def build_clients(settings: Settings, *, retry: RetryPolicy | None = None) -> di
             retry=policy,
         )
     if llm.selfhosted_base_url:
+        from sivug.wrappers.openai_wrapper import OpenAICompatibleWrapper
+
         key = llm.selfhosted_api_key.get_secret_value() if llm.selfhosted_api_key else "none"
         clients["selfhosted"] = OpenAICompatibleWrapper(
             api_key=key, base_url=llm.selfhosted_base_url, timeout=timeout, retry=policy

@@ -214,6 +214,9 @@ class JobSettings(_Concern):
 
 class ServerSettings(_Concern):
     host: str = Field(default="127.0.0.1", validation_alias="SIVUG_HOST")
+    #: Web server processes (`sivug run`). One starts fastest; on a dedicated host use one per
+    #: core (each builds its own engines, ~150 MB per loaded book).
+    web_workers: int = Field(default=1, ge=1, le=32, validation_alias="SIVUG_WEB_WORKERS")
     #: Signs the local development sign-in cookie (local mode only; random when unset).
     session_secret: SecretStr | None = _secret("SIVUG_SESSION_SECRET")
     #: Requests per minute per API key (or signed-in user), and per organization.
