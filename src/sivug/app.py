@@ -26,6 +26,7 @@ from sivug.platform.db import create_engine, session_factory
 from sivug.platform.health import router as health_router
 from sivug.platform.http import RequestContextMiddleware, install_error_handlers
 from sivug.platform.logging import configure_logging, get_logger
+from sivug.platform.metrics import router as metrics_router
 from sivug.platform.migrations import head_revision
 from sivug.platform.ratelimit import RateLimiter
 from sivug.web.endpoints import router as web_router
@@ -84,6 +85,7 @@ def create_app(
     install_error_handlers(app)
 
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(webhook_router(vendors))
     app.include_router(classification_router)
     app.include_router(books_router)

@@ -189,6 +189,35 @@ def books_lookup(
             raise typer.Exit(1) from None
 
 
+@books_app.command("search")
+def books_search(
+    book_id: Annotated[str, typer.Argument(metavar="BOOK")],
+    query: Annotated[str, typer.Argument(help="Words to look for (English or Hebrew).")],
+    limit: Annotated[int, typer.Option(help="How many lines to show.")] = 10,
+) -> None:
+    """Lines of a book matching some words, best first, with their path."""
+    from sivug.books.repository import load_book
+    from sivug.books.service import BookNotFound
+    from sivug.engine import Engine
+
+    settings = _settings()
+
+    async def find(url: str) -> list[str]:
+        async with _session(url) as session:
+            book = await load_book(session, book_id)
+            if book is None:
+                raise BookNotFound(f"No customs book {book_id!r}; see `sivug books list`.")
+        return [f"{hit.code:12} {hit.path_text}" for hit in Engine(book).search(query, limit=limit)]
+
+    with _database(settings) as url:
+        try:
+            lines = asyncio.run(find(url))
+        except AppError as exc:
+            typer.echo(exc.detail, err=True)
+            raise typer.Exit(1) from None
+    typer.echo("\n".join(lines) if lines else "no matching lines")
+
+
 @precedents_app.command("import")
 def precedents_import(
     format_name: Annotated[str, typer.Argument(metavar="FORMAT", help="uk-references or uk-atar")],

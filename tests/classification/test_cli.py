@@ -60,3 +60,14 @@ def test_precedents_import_counts_new_and_skipped(cli_env: CliRunner, tmp_path: 
     assert "1 new, 1 rows skipped" in first.output
     again = cli_env.invoke(cli, ["precedents", "import", "uk-references", str(path)])
     assert "0 new" in again.output
+
+
+def test_books_lookup_and_search(cli_env: CliRunner) -> None:
+    lookup = cli_env.invoke(cli, ["books", "lookup", "HS2022", "6109.10"])
+    assert lookup.exit_code == 0, lookup.output
+    assert lookup.stdout.startswith("610910  Apparel and clothing accessories; knitted")
+    search = cli_env.invoke(cli, ["books", "search", "HS2022", "abalone", "--limit", "3"])
+    assert search.exit_code == 0, search.output
+    assert search.stdout.splitlines()[0].startswith("0307")
+    missing = cli_env.invoke(cli, ["books", "search", "XX-1", "abalone"])
+    assert missing.exit_code == 1

@@ -20,6 +20,7 @@ from sivug.llm.assist import assist, fill_llm_columns
 from sivug.llm.service import LLMService
 from sivug.models import Classification, ClassificationSession
 from sivug.platform.errors import Conflict, NotFound, ValidationFailed
+from sivug.platform.metrics import CLASSIFICATIONS
 
 MAX_DESCRIPTION_CHARS = 4000
 MAX_ATTRIBUTES = 30
@@ -164,6 +165,7 @@ async def classify(
         fill_llm_columns(row, assisted)
     session.add(row)
     await session.flush()
+    CLASSIFICATIONS.labels(channel, row.status, row.engine.split("/", 1)[0]).inc()
     return row
 
 

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sivug.platform.errors import AppError, RateLimited
 from sivug.platform.logging import get_logger
+from sivug.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = get_logger("sivug.http")
 
@@ -57,12 +58,17 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], template).observe(elapsed)
             log.info(
                 "http.request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                duration_ms=round(elapsed * 1000, 1),
             )
             structlog.contextvars.clear_contextvars()
 
