@@ -7,6 +7,7 @@ import re
 
 import pytest
 from tests.helpers import AppFactory, open_client
+from tests.platform.test_config import STAGING_SECRETS
 from tests.web.conftest import BETA_ORG_ID, BETA_USER_ID, VIEWER_ID, WebClient
 
 from sivug.accounts.auth import DEV_COOKIE
@@ -18,25 +19,9 @@ PAGES = ["/classify", "/lists", "/history", "/books", "/settings", "/api-keys"]
 ADMIN_PAGES = ["/settings", "/api-keys"]
 
 STAGING = {
+    **STAGING_SECRETS,
     # base64 of "clerk.sivug.example$", as Clerk's publishable keys are made
     "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY": "pk_live_Y2xlcmsuc2l2dWcuZXhhbXBsZSQ",
-    "CLERK_SECRET_KEY": "sk_live_abcdefghijkl",
-    "CLERK_WEBHOOK_SECRET": "whsec_abcdefghijklmnop",
-    "CLERK_JWT_KEY": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
-    "MAILGUN_API_KEY": "mg-key-1234567890",
-    "MAILGUN_DOMAIN": "mail.sivug.example",
-    "MAILGUN_WEBHOOK_SIGNING_KEY": "signing-1234567890",
-    "MAILGUN_FROM_EMAIL": "codes@mail.sivug.example",
-    "MAILGUN_FROM_NAME": "Sivug",
-    "WHATSAPP_BUSINESS_ACCOUNT_ID": "102290129340398",
-    "WHATSAPP_ACCESS_TOKEN": "EAAJB3ZA1234567890",
-    "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
-    "WHATSAPP_APP_SECRET": "appsecret1234567890",
-    "WHATSAPP_VERIFY_TOKEN": "verify-1234567890",
-    "PAYONEER_API_KEY": "pyn-key-1234567890",
-    "PAYONEER_API_SECRET": "pyn-secret-1234567890",
-    "PAYONEER_ACCOUNT_ID": "100200300",
-    "DATABASE_URL": "postgresql://sivug@db.internal:5432/sivug",
 }
 
 

@@ -29,6 +29,7 @@ _SET_WORDS = frozenset({"set", "sets", "kit", "kits", "combo", "bundle", "hamper
 #: Words that say a fabric or garment is knitted, or woven (Chapter 61 against Chapter 62).
 KNIT_WORDS = frozenset(
     {"knit", "knitted", "knitwear", "crochet", "crocheted", "jersey", "ribbed", "fleece"}
+    | {"סרוג", "סרוגה", "סריג", "טריקו"}  # Hebrew: knitted, knit, jersey ("trico")
 )
 WOVEN_WORDS = frozenset(
     {
@@ -63,6 +64,37 @@ _EXPANSIONS_AS_WRITTEN: dict[str, tuple[tuple[str, float], ...]] = {
     "mohair": (("wool", 0.6), ("hair", 0.4)),
     "angora": (("wool", 0.6), ("hair", 0.4)),
     "linen": (("flax", 0.7),),
+    # Hebrew materials and qualifiers, in the book's English wording (a Hebrew description
+    # against a book that has only English texts).
+    "כותנה": (("cotton", 1.0),),
+    "פוליאסטר": (("synthet", 0.8), ("man", 0.5)),
+    "ניילון": (("synthet", 0.8), ("man", 0.5)),
+    "צמר": (("wool", 1.0),),
+    "משי": (("silk", 1.0),),
+    "פשתן": (("flax", 0.8), ("linen", 0.6)),
+    "עור": (("leather", 1.0),),
+    "פלסטיק": (("plastic", 1.0),),
+    "גומי": (("rubber", 1.0),),
+    "עץ": (("wood", 1.0),),
+    "זכוכית": (("glass", 1.0),),
+    "קרמיקה": (("ceram", 1.0),),
+    "חרסינה": (("porcelain", 1.0), ("china", 0.6)),
+    "נירוסטה": (("stainless", 0.8), ("steel", 1.0), ("iron", 0.5)),
+    "פלדה": (("steel", 1.0), ("iron", 0.5)),
+    "ברזל": (("iron", 1.0),),
+    "אלומיניום": (("aluminium", 1.0),),
+    "נחושת": (("copper", 1.0),),
+    "זהב": (("gold", 1.0),),
+    "כסף": (("silver", 1.0),),
+    "נייר": (("paper", 1.0),),
+    "קרטון": (("paperboard", 0.8), ("paper", 0.5)),
+    "סרוג": (("knit", 0.8), ("crochet", 0.6)),
+    "טריקו": (("knit", 0.8), ("crochet", 0.6)),
+    "גברים": (("men", 1.0),),
+    "נשים": (("women", 1.0),),
+    "ילדים": (("boy", 0.6), ("girl", 0.6), ("child", 0.6)),
+    "ילדות": (("girl", 1.0),),
+    "תינוקות": (("babi", 1.0),),
     "denim": (("cotton", 0.5),),
     "jeans": (("cotton", 0.5),),
     "leatherett": (("plastic", 0.8), ("composit", 0.3)),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 from sivug.engine.query import Query
 
@@ -120,6 +122,17 @@ QUALIFIERS = frozenset(
 )
 
 
+@cache
+def brand_words() -> frozenset[str]:
+    """The words of well-known brand names (``brands.txt``, written here)."""
+    text = resources.files("sivug.engine").joinpath("brands.txt").read_text(encoding="utf-8")
+    words: set[str] = set()
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            words.update(line.strip().split())
+    return frozenset(words)
+
+
 @dataclass(frozen=True, slots=True)
 class Vagueness:
     message: str
@@ -156,6 +169,12 @@ def vagueness(query: Query, known: Callable[[str], bool]) -> Vagueness | None:
                 f"'{shown}' does not say what the goods are: give {GENERIC_NOUNS[generic.stem]}"
             )
         return None  # only qualifiers such as "cotton" or "steel": a material is a product
+    brands = brand_words()
+    if not query.category and all(w.text.lower() in brands for w in naming):
+        return Vagueness(
+            f"'{shown}' names a brand, not the goods: say what the product is "
+            "(e.g. running shoes, a phone charger), its material and its use"
+        )
     looks_like_code = any(c.isdigit() for c in description) and all(
         len(w.text) <= 3 for w in naming
     )

@@ -249,7 +249,54 @@ def _retryable(*, sending: bool) -> Callable[[BaseException], bool]:
     return check
 
 
-class MailgunWrapper:
+class _SendShortcuts:
+    """``send_template`` and ``send_batch``, built on a class's own ``send``."""
+
+    async def send(self, email: OutgoingEmail) -> SendResult:
+        raise NotImplementedError
+
+    async def send_template(
+        self,
+        template: str,
+        *,
+        to: Sequence[str],
+        subject: str,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> SendResult:
+        return await self.send(
+            OutgoingEmail(
+                to=to,
+                subject=subject,
+                template=template,
+                template_variables=variables,
+                headers=headers or {},
+            )
+        )
+
+    async def send_batch(
+        self,
+        *,
+        recipients: Mapping[str, Mapping[str, Any]],
+        subject: str,
+        text: str,
+        html: str | None = None,
+    ) -> SendResult:
+        """One API call for up to 1,000 recipients; ``%recipient.name%`` fills per recipient."""
+        if len(recipients) > 1000:
+            raise MailgunRequestError("a batch holds at most 1,000 recipients", status_code=400)
+        return await self.send(
+            OutgoingEmail(
+                to=list(recipients),
+                subject=subject,
+                text=text,
+                html=html,
+                recipient_variables=recipients,
+            )
+        )
+
+
+class MailgunWrapper(_SendShortcuts):
     """The real client. Create once per process; close with :meth:`aclose`."""
 
     def __init__(
@@ -410,46 +457,6 @@ class MailgunWrapper:
         log.info("mailgun.sent", message_id=result.id, recipients=len(email.to))
         return result
 
-    async def send_template(
-        self,
-        template: str,
-        *,
-        to: Sequence[str],
-        subject: str,
-        variables: Mapping[str, Any],
-        headers: Mapping[str, str] | None = None,
-    ) -> SendResult:
-        return await self.send(
-            OutgoingEmail(
-                to=to,
-                subject=subject,
-                template=template,
-                template_variables=variables,
-                headers=headers or {},
-            )
-        )
-
-    async def send_batch(
-        self,
-        *,
-        recipients: Mapping[str, Mapping[str, Any]],
-        subject: str,
-        text: str,
-        html: str | None = None,
-    ) -> SendResult:
-        """One API call for up to 1,000 recipients; ``%recipient.name%`` fills per recipient."""
-        if len(recipients) > 1000:
-            raise MailgunRequestError("a batch holds at most 1,000 recipients", status_code=400)
-        return await self.send(
-            OutgoingEmail(
-                to=list(recipients),
-                subject=subject,
-                text=text,
-                html=html,
-                recipient_variables=recipients,
-            )
-        )
-
     # -- validation and events ----------------------------------------------------------
 
     async def validate_address(self, address: str) -> AddressValidation:
@@ -508,7 +515,7 @@ class FakeSentMessage:
     sent_at: datetime
 
 
-class InMemoryMailgun:
+class InMemoryMailgun(_SendShortcuts):
     """Local mode without Mailgun credentials: accepts everything, remembers it in memory."""
 
     def __init__(self, domain: str = "sivug.local") -> None:
@@ -522,43 +529,6 @@ class InMemoryMailgun:
         self.sent.append(FakeSentMessage(message_id, email, datetime.now(UTC)))
         log.info("mailgun.fake_sent", message_id=message_id)
         return SendResult(id=message_id, message="Queued. Thank you.")
-
-    async def send_template(
-        self,
-        template: str,
-        *,
-        to: Sequence[str],
-        subject: str,
-        variables: Mapping[str, Any],
-        headers: Mapping[str, str] | None = None,
-    ) -> SendResult:
-        return await self.send(
-            OutgoingEmail(
-                to=to,
-                subject=subject,
-                template=template,
-                template_variables=variables,
-                headers=headers or {},
-            )
-        )
-
-    async def send_batch(
-        self,
-        *,
-        recipients: Mapping[str, Mapping[str, Any]],
-        subject: str,
-        text: str,
-        html: str | None = None,
-    ) -> SendResult:
-        return await self.send(
-            OutgoingEmail(
-                to=list(recipients),
-                subject=subject,
-                text=text,
-                html=html,
-                recipient_variables=recipients,
-            )
-        )
 
     async def validate_address(self, address: str) -> AddressValidation:
         local, _, domain = address.partition("@")
