@@ -63,8 +63,8 @@ def healthz_throughput(port: int) -> str:
             check=True,
         ).stdout
         rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-        p50 = re.search(r"50%\s+(\S+)", out)
-        p99 = re.search(r"99%\s+(\S+)", out)
+        p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
+        p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
         return (
             f"/healthz (wrk, 50 connections, 10 s): {rps.group(1) if rps else '?'} req/s, "
             f"p50 {p50.group(1) if p50 else '?'}, p99 {p99.group(1) if p99 else '?'}"

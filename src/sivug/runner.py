@@ -4,10 +4,12 @@ and a worker beside it. Ctrl-C stops everything it started, the embedded databas
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -95,6 +97,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def run(settings: Settings, *, with_worker: bool = True) -> None:
+    # Import the web app while PostgreSQL starts and the migrations run (both mostly wait on
+    # other processes): it saves about a second of every start.
+    threading.Thread(target=importlib.import_module, args=("sivug.app",), daemon=True).start()
     with database(settings) as url:
         demo_key = prepare(settings, url)
         if demo_key:
