@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -312,7 +311,7 @@ def classify(
 async def _book_and_precedents(url: str, book_id: str) -> tuple[Book, list[Precedent]]:
     from sivug.books.repository import load_book
     from sivug.books.service import BookNotFound
-    from sivug.classification.engines import _to_engine
+    from sivug.classification.engines import as_engine_precedent
     from sivug.classification.repository import precedents_after
 
     async with _session(url) as session:
@@ -320,7 +319,7 @@ async def _book_and_precedents(url: str, book_id: str) -> tuple[Book, list[Prece
         if book is None:
             raise BookNotFound(f"No customs book {book_id!r}; see `sivug books list`.")
         rows = await precedents_after(session, 0)
-        return book, [_to_engine(row) for row in rows if row.organization_id is None]
+        return book, [as_engine_precedent(row) for row in rows if row.organization_id is None]
 
 
 def _classify_list(
@@ -355,11 +354,6 @@ def _summary(result: dict[str, Any]) -> str:
         lines.append(f"question:   {question['text']}  [{options}]")
     lines.append(f"engine:     {result['engine']}  book: {result['book']}")
     return "\n".join(lines)
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app(prog_name="sivug")
-    sys.exit(0)
 
 
 # ---------------------------------------------------------------- LLM tier

@@ -19,7 +19,7 @@ log = get_logger(__name__)
 PRECEDENT_REFRESH_SECONDS = 10.0
 
 
-def _to_engine(row: PrecedentRow) -> Precedent:
+def as_engine_precedent(row: PrecedentRow) -> Precedent:
     return Precedent(
         description=row.description,
         code=row.code,
@@ -69,7 +69,7 @@ class EngineCache:
         rows = await repository.precedents_after(session, self._last_precedent_id)
         if not rows:
             return
-        new = [_to_engine(row) for row in rows]
+        new = [as_engine_precedent(row) for row in rows]
         self._last_precedent_id = rows[-1].id
         self._precedents.extend(new)
         for engine in self._engines.values():

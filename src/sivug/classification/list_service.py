@@ -9,7 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sivug.classification import repository
 from sivug.classification.engines import EngineCache
-from sivug.classification.lists import SUFFIXES, ListFileInvalid, output_row, parse_items
+from sivug.classification.lists import (
+    SUFFIXES,
+    ListFileInvalid,
+    ListItem,
+    output_row,
+    parse_items,
+)
 from sivug.classification.service import clean_input, resolve_book_id
 from sivug.models import ClassificationList
 from sivug.platform.errors import AppError, NotFound, PayloadTooLarge
@@ -78,14 +84,23 @@ async def get_list(
     return row
 
 
-async def advance_list(session: AsyncSession, engines: EngineCache, list_id: uuid.UUID) -> bool:
+async def pending_items(session: AsyncSession, list_id: uuid.UUID) -> list[ListItem] | None:
+    """The list's items, parsed once per job run; None when there is nothing left to do."""
+    row = await repository.get_list_by_id(session, list_id)
+    if row is None or row.status in ("done", "failed"):
+        return None
+    return parse_items(row.input, row.filename)
+
+
+async def advance_list(
+    session: AsyncSession, engines: EngineCache, list_id: uuid.UUID, items: list[ListItem]
+) -> bool:
     """Classify the next batch of a list. Returns True when the list is finished."""
     from sivug.classification.service import classify
 
     row = await repository.get_list_by_id(session, list_id)
     if row is None or row.status in ("done", "failed"):
         return True
-    items = parse_items(row.input, row.filename)
     row.status = "running"
     results = list(row.results)
     batch = items[len(results) : len(results) + PROGRESS_EVERY]

@@ -7,7 +7,7 @@ import uuid
 from procrastinate import JobContext
 
 from sivug.classification.engines import EngineCache
-from sivug.classification.list_service import advance_list
+from sivug.classification.list_service import advance_list, pending_items
 from sivug.platform.jobs import BACKOFF, JobResources, registry, resources
 from sivug.platform.logging import get_logger
 
@@ -29,8 +29,11 @@ async def process_list(context: JobContext, list_id: str) -> None:
     worker's successor resumes where it stopped."""
     res = resources(context)
     engines = engine_cache(res)
-    finished = False
-    while not finished:
+    key = uuid.UUID(list_id)
+    async with res.session() as session:
+        items = await pending_items(session, key)
+    finished = items is None
+    while items is not None and not finished:
         async with res.session() as session:
-            finished = await advance_list(session, engines, uuid.UUID(list_id))
+            finished = await advance_list(session, engines, key, items)
     log.info("lists.done", list_id=list_id)

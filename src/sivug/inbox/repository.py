@@ -55,10 +55,6 @@ async def lock(session: AsyncSession, event_id: int) -> InboundEvent | None:
     return result.scalar_one_or_none()
 
 
-async def get(session: AsyncSession, event_id: int) -> InboundEvent | None:
-    return await session.get(InboundEvent, event_id)
-
-
 async def unhandled_older_than(session: AsyncSession, age: timedelta, limit: int) -> list[int]:
     cutoff: datetime = utcnow() - age
     result = await session.execute(

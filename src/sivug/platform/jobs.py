@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sivug.platform.config import Settings
 from sivug.platform.db import create_engine, libpq_url, session_factory, session_scope
 from sivug.platform.logging import get_logger
+from sivug.platform.ratelimit import prune_counters
 
 if TYPE_CHECKING:
     from sivug.inbox.vendor import WebhookVendor
@@ -158,6 +159,14 @@ async def retry_stalled_jobs(app: procrastinate.App, *, stalled_after_seconds: f
 async def cleanup(context: JobContext, timestamp: int) -> None:
     """Daily: forget finished jobs after 30 days (failed ones stay for inspection)."""
     await context.app.job_manager.delete_old_jobs(nb_hours=24 * 30, include_failed=False)
+
+
+@registry.periodic(cron="*/5 * * * *", periodic_id="ratelimit.prune")
+@registry.task(name="ratelimit.prune", pass_context=True, queueing_lock="ratelimit.prune")
+async def prune_rate_limits(context: JobContext, timestamp: int) -> None:
+    """Every five minutes: drop rate-limit windows that have passed."""
+    async with resources(context).session() as session:
+        await prune_counters(session)
 
 
 async def _watch_stalled_jobs(app: procrastinate.App, settings: Settings) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from sivug.platform.errors import RateLimited
 
@@ -22,6 +22,11 @@ _HIT = text(
     "RETURNING bucket, count"
 )
 _PRUNE = text('DELETE FROM rate_limit_counters WHERE "window" < :oldest')
+
+
+async def prune_counters(session: AsyncSession) -> None:
+    """Forget the windows that can no longer limit anything (run every few minutes)."""
+    await session.execute(_PRUNE, {"oldest": int(time.time() // WINDOW_SECONDS) - 2})
 
 
 class RateLimiter:
@@ -43,8 +48,3 @@ class RateLimiter:
                     f"{bucket.split(':', 1)[0]}; retry after {retry_after} s.",
                     retry_after=retry_after,
                 )
-
-    async def prune(self) -> None:
-        oldest = int(time.time() // WINDOW_SECONDS) - 2
-        async with self._engine.begin() as conn:
-            await conn.execute(_PRUNE, {"oldest": oldest})
