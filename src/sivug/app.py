@@ -11,21 +11,25 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from sivug.accounts.auth import DevSignIn
+from sivug.accounts.cache import AccountsCache
 from sivug.accounts.endpoints import router as accounts_router
 from sivug.books.endpoints import router as books_router
 from sivug.channels.email.endpoints import dev_outbox_router
 from sivug.classification.endpoints import router as classification_router
 from sivug.classification.engines import EngineCache
+from sivug.classification.writer import ClassificationWriter
 from sivug.inbox.endpoints import webhook_router
 from sivug.inbox.vendor import WebhookVendor
 from sivug.inbox.vendors import webhook_vendors as default_vendors
 from sivug.llm.endpoints import router as usage_router
 from sivug.llm.service import build_llm_service
+from sivug.platform.changes import ChangeFeed
 from sivug.platform.config import Settings, get_settings
 from sivug.platform.db import create_engine, session_factory
 from sivug.platform.health import router as health_router
 from sivug.platform.http import RequestContextMiddleware, install_error_handlers
 from sivug.platform.logging import configure_logging, get_logger
+from sivug.platform.memory import tune_collector
 from sivug.platform.metrics import router as metrics_router
 from sivug.platform.migrations import head_revision
 from sivug.platform.ratelimit import RateLimiter
@@ -62,6 +66,12 @@ def create_app(
         limiter_engine = create_engine(database_url, pool_size=4, max_overflow=4, durable=False)
         app.state.rate_limiter = RateLimiter(limiter_engine)
         app.state.dev_sign_in = _dev_sign_in(settings)
+        # Caches of API keys and book preferences, kept fresh by PostgreSQL's announcements.
+        changes = ChangeFeed(database_url)
+        app.state.accounts_cache = AccountsCache(changes)
+        await changes.start()
+        # Read at each batch: tests replace app.state.sessions after start-up.
+        app.state.classification_writer = ClassificationWriter(lambda: app.state.sessions)
         app.state.llm = build_llm_service(settings)  # None: no provider, the engine answers
         log.info("app.started", env=settings.env)
         try:
@@ -69,6 +79,9 @@ def create_app(
         finally:
             if app.state.llm is not None:
                 await app.state.llm.close()
+            await app.state.classification_writer.close()
+            await changes.stop()
+            await app.state.rate_limiter.close()
             await limiter_engine.dispose()
             await engine.dispose()
             log.info("app.stopped")
@@ -104,6 +117,7 @@ def app_from_environment() -> FastAPI:
     settings from the environment, the database URL resolved by the runner."""
     settings = get_settings()
     configure_logging(settings.server.log_level, json=settings.server.log_json)
+    tune_collector()
     database_url = os.environ.get("DATABASE_URL") or settings.database.url
     if not database_url:
         raise RuntimeError("DATABASE_URL is not set: start the service with `sivug run`.")

@@ -83,9 +83,11 @@ def worker() -> None:
     """Process background jobs until interrupted."""
     from sivug.inbox.vendors import webhook_vendors
     from sivug.platform.jobs import run_worker
+    from sivug.platform.memory import tune_collector
     from sivug.runner import database
 
     settings = _settings()
+    tune_collector()
     with database(settings) as url:
         asyncio.run(run_worker(settings, url, webhook_vendors(settings)))
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.ext.asyncio import AsyncSession
-from tests.accounts.conftest import ORG_A, ORIGIN, TokenFactory, bearer
+from tests.accounts.conftest import ORG_A, ORG_B, ORIGIN, TokenFactory, bearer
 
-from sivug.models import ApiKey
+from sivug.models import ApiKey, Organization
 
 
 async def test_v2_session_token_identifies_user_organization_and_role(
@@ -137,3 +138,15 @@ async def test_roles_members_classify_viewers_read_only_admins_manage(
     assert (await api.get("/api/v1/api-keys", headers=bearer(tenants["key_a"]))).status_code == 403
     patch = await api.patch("/api/v1/organization", json={"currency": "ILS"}, headers=member)
     assert patch.status_code == 403
+
+
+async def test_keys_of_a_deleted_organization_are_refused(
+    api: httpx.AsyncClient, session: AsyncSession, tenants: dict[str, str]
+) -> None:
+    assert (await api.get("/api/v1/me", headers=bearer(tenants["key_b"]))).status_code == 200
+    organization = await session.get(Organization, ORG_B)
+    assert organization is not None
+    organization.deleted_at = datetime.now(UTC)
+    await session.flush()
+    refused = await api.get("/api/v1/me", headers=bearer(tenants["key_b"]))
+    assert refused.status_code == 401

@@ -20,6 +20,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tests.helpers import AppFactory, open_client
+from tests.platform.test_config import STAGING_SECRETS
 
 from sivug.accounts.auth import DEV_COOKIE
 from sivug.accounts.service import DEMO_ORGANIZATION_ID, seed_demo
@@ -45,7 +46,15 @@ SCREENSHOTS = Path("/tmp/sivug-web-screenshots")
 VIEWER_ID = "user_viewer"
 BETA_ORG_ID = "org_beta"
 BETA_USER_ID = "user_beta"
+#: Staging settings (with ``SIVUG_ENV=staging``): every secret real-looking, and a publishable
+#: key naming Clerk's frontend host, base64 of "clerk.sivug.example$" as Clerk makes them.
+STAGING = {
+    **STAGING_SECRETS,
+    "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY": "pk_live_Y2xlcmsuc2l2dWcuZXhhbXBsZSQ",
+}
+CLERK_HOST = "clerk.sivug.example"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+FORM_TOKEN_FIELD = re.compile(r'name="form_token" value="([^"]+)"')
 
 
 async def seed_people(session: AsyncSession, *, books: bool) -> None:
@@ -95,6 +104,15 @@ class WebClient:
         found = CSRF_FIELD.search(response.text)
         assert found, f"no CSRF token on {path} ({response.status_code})"
         return found.group(1)
+
+    async def key_form(self, name: str) -> dict[str, str]:
+        """The API-key form as /api-keys serves it: CSRF and one-time tokens, and a name."""
+        response = await self.page("/api-keys")
+        csrf = CSRF_FIELD.search(response.text)
+        once = FORM_TOKEN_FIELD.search(response.text)
+        assert csrf, f"no CSRF token on /api-keys ({response.status_code})"
+        assert once, f"no one-time form token on /api-keys ({response.status_code})"
+        return {"csrf_token": csrf.group(1), "form_token": once.group(1), "name": name}
 
 
 @pytest.fixture

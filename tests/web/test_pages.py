@@ -6,23 +6,27 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from tests.helpers import AppFactory, open_client
-from tests.platform.test_config import STAGING_SECRETS
-from tests.web.conftest import BETA_ORG_ID, BETA_USER_ID, VIEWER_ID, WebClient
+from tests.web.conftest import (
+    BETA_ORG_ID,
+    BETA_USER_ID,
+    FORM_TOKEN_FIELD,
+    STAGING,
+    VIEWER_ID,
+    WebClient,
+)
 
 from sivug.accounts.auth import DEV_COOKIE
 from sivug.accounts.service import DEMO_ORGANIZATION_ID, DEMO_USER_ID
+from sivug.models import ApiKey
 from sivug.platform.config import Settings
 from sivug.web.i18n import EN, HE
 
 PAGES = ["/classify", "/lists", "/history", "/books", "/settings", "/api-keys"]
 ADMIN_PAGES = ["/settings", "/api-keys"]
-
-STAGING = {
-    **STAGING_SECRETS,
-    # base64 of "clerk.sivug.example$", as Clerk's publishable keys are made
-    "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY": "pk_live_Y2xlcmsuc2l2dWcuZXhhbXBsZSQ",
-}
+NEW_KEY = re.compile(r"sk_sivug_[A-Za-z0-9_-]{20,}")
 
 
 def test_every_message_exists_in_english_and_hebrew() -> None:
@@ -188,8 +192,7 @@ async def test_a_token_from_another_browser_does_not_fit_this_cookie(web: WebCli
 
 async def test_an_admin_creates_a_key_with_the_token_and_sees_it_once(web: WebClient) -> None:
     web.sign_in(DEMO_USER_ID)
-    token = await web.csrf_token("/api-keys")
-    created = await web.http.post("/api-keys", data={"name": "ERP", "csrf_token": token})
+    created = await web.http.post("/api-keys", data=await web.key_form("ERP"))
     assert created.status_code == 200
     key = re.search(r"sk_sivug_[A-Za-z0-9_-]{20,}", created.text)
     assert key is not None
@@ -199,10 +202,73 @@ async def test_an_admin_creates_a_key_with_the_token_and_sees_it_once(web: WebCl
     assert key.group(0) not in listing.text  # shown once only
 
 
+async def _key_names(session: AsyncSession) -> list[str]:
+    rows = await session.scalars(
+        select(ApiKey.name).where(ApiKey.organization_id == DEMO_ORGANIZATION_ID)
+    )
+    return sorted(rows)
+
+
+async def test_the_same_key_form_sent_twice_creates_one_key(
+    web: WebClient, session: AsyncSession
+) -> None:
+    web.sign_in(DEMO_USER_ID)
+    form = await web.key_form("ERP")
+    first = await web.http.post("/api-keys", data=form)
+    assert first.status_code == 200
+    assert NEW_KEY.search(first.text) is not None
+
+    again = await web.http.post("/api-keys", data=form)  # what reloading the response does
+    assert again.status_code == 409
+    assert "This form was already submitted; the key was shown once." in again.text
+    assert NEW_KEY.search(again.text) is None
+    assert 'data-testid="new-key"' not in again.text
+    assert await _key_names(session) == ["ERP"]
+
+    # The refusal's page carries a fresh form: a deliberate second key is still possible.
+    fresh = FORM_TOKEN_FIELD.search(again.text)
+    assert fresh is not None
+    second = await web.http.post(
+        "/api-keys", data={**form, "form_token": fresh.group(1), "name": "ERP 2"}
+    )
+    assert second.status_code == 200
+    assert await _key_names(session) == ["ERP", "ERP 2"]
+
+
+async def test_a_key_form_without_a_one_time_token_of_its_own_creates_nothing(
+    web: WebClient, session: AsyncSession
+) -> None:
+    web.sign_in(BETA_USER_ID, BETA_ORG_ID)
+    beta_form = await web.key_form("borrowed")
+    web.sign_in(DEMO_USER_ID)
+    form = await web.key_form("ERP")
+    for data in (
+        {"csrf_token": form["csrf_token"], "name": "no token"},
+        {**form, "name": "forged", "form_token": form["form_token"][:-2] + "xx"},
+        {**form, "name": "borrowed", "form_token": beta_form["form_token"]},
+    ):
+        response = await web.http.post("/api-keys", data=data)
+        assert response.status_code == 422, data["name"]
+        assert "This form has expired" in response.text
+    assert await _key_names(session) == []
+
+
+async def test_a_refused_key_name_leaves_the_form_usable(
+    web: WebClient, session: AsyncSession
+) -> None:
+    web.sign_in(DEMO_USER_ID)
+    form = await web.key_form("   ")
+    refused = await web.http.post("/api-keys", data=form)
+    assert refused.status_code == 422
+    assert "give the key a name" in refused.text
+    fixed = await web.http.post("/api-keys", data={**form, "name": "ERP"})
+    assert fixed.status_code == 200
+    assert await _key_names(session) == ["ERP"]
+
+
 async def test_another_organizations_records_are_not_found(web: WebClient) -> None:
     web.sign_in(DEMO_USER_ID)
-    token = await web.csrf_token("/api-keys")
-    await web.http.post("/api-keys", data={"name": "demo key", "csrf_token": token})
+    await web.http.post("/api-keys", data=await web.key_form("demo key"))
     listing = await web.page("/api-keys")
     key_id = re.search(r'action="/api-keys/([0-9a-f-]{36})/revoke"', listing.text)
     assert key_id is not None

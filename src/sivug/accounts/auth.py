@@ -11,6 +11,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sivug.accounts import repository
+from sivug.accounts.cache import AccountsCache
 from sivug.accounts.service import API_KEY_PREFIX, authenticate_api_key, role_from_clerk
 from sivug.models import Role
 from sivug.platform.errors import Forbidden, Unauthorized
@@ -87,10 +88,11 @@ async def authenticate(
     *,
     clerk: ClerkWrapper,
     dev_sign_in: DevSignIn | None,
+    cache: AccountsCache | None = None,
 ) -> Principal:
     if credentials.bearer:
         if credentials.bearer.startswith(API_KEY_PREFIX):
-            key = await authenticate_api_key(session, credentials.bearer)
+            key = await authenticate_api_key(session, credentials.bearer, cache)
             if key is None:
                 raise NotSignedIn("Unknown or revoked API key.")
             return Principal(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from sivug.accounts.auth import CLERK_COOKIE, DEV_COOKIE, Credentials, Principal, authenticate
+from sivug.accounts.cache import AccountsCache
 from sivug.models import Role
 from sivug.platform.dependencies import DbSession
 
@@ -24,7 +25,11 @@ def credentials_of(request: Request) -> Credentials:
 async def _principal(request: Request, session: DbSession) -> Principal:
     state = request.app.state
     principal = await authenticate(
-        session, credentials_of(request), clerk=state.clerk, dev_sign_in=state.dev_sign_in
+        session,
+        credentials_of(request),
+        clerk=state.clerk,
+        dev_sign_in=state.dev_sign_in,
+        cache=state.accounts_cache,
     )
     settings = state.settings.server
     await state.rate_limiter.hit(
@@ -57,3 +62,12 @@ Reader = Annotated[Principal, Depends(_principal, scope="function")]
 Writer = Annotated[Principal, Depends(_writer, scope="function")]
 #: Admins: settings, members, API keys, billing.
 Admin = Annotated[Principal, Depends(_admin, scope="function")]
+
+
+async def _accounts_cache(request: Request) -> AccountsCache:
+    cache: AccountsCache = request.app.state.accounts_cache
+    return cache
+
+
+#: The process's cache of API keys and book preferences.
+Accounts = Annotated[AccountsCache, Depends(_accounts_cache)]

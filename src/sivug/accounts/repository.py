@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -66,10 +67,38 @@ async def user_memberships(session: AsyncSession, user_id: str) -> list[Membersh
     return list(result.scalars())
 
 
-async def api_key_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
+@dataclass(frozen=True)
+class KeyIdentity:
+    """What a request needs of a valid API key (not revoked, organization not deleted)."""
+
+    id: uuid.UUID
+    organization_id: str
+    last_used_at: datetime | None
+
+
+async def api_key_identity(session: AsyncSession, key_hash: str) -> KeyIdentity | None:
     result = await session.execute(
-        select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        select(ApiKey.id, ApiKey.organization_id, ApiKey.last_used_at)
+        .join(Organization, Organization.id == ApiKey.organization_id)
+        .where(
+            ApiKey.key_hash == key_hash,
+            ApiKey.revoked_at.is_(None),
+            Organization.deleted_at.is_(None),
+        )
     )
+    row = result.one_or_none()
+    return KeyIdentity(*row) if row is not None else None
+
+
+async def organization_default_book(session: AsyncSession, organization_id: str) -> str | None:
+    result = await session.execute(
+        select(Organization.default_book).where(Organization.id == organization_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def user_preferred_book(session: AsyncSession, user_id: str) -> str | None:
+    result = await session.execute(select(User.preferred_book).where(User.id == user_id))
     return result.scalar_one_or_none()
 
 

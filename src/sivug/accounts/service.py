@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sivug.accounts import repository
+from sivug.accounts.cache import AccountsCache
+from sivug.accounts.repository import KeyIdentity
 from sivug.books.service import BookCache
 from sivug.models import ApiKey, Invitation, Membership, Organization, Role, User
 from sivug.platform import audit
@@ -65,9 +68,16 @@ def hash_key(key: str) -> str:
 
 
 async def create_api_key(
-    session: AsyncSession, *, organization_id: str, name: str, created_by: str | None
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    name: str,
+    created_by: str | None,
+    idempotency_key: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key for the organization. The plain key is returned once and never stored."""
+    """A new key for the organization. The plain key is returned once and never stored.
+    ``idempotency_key`` (the creating form's one-time id) is unique per organization: a
+    second creation with it fails with an IntegrityError at the flush."""
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationFailed("name: give the key a name of 1 to 100 characters")
@@ -79,6 +89,7 @@ async def create_api_key(
         prefix=key[: len(API_KEY_PREFIX) + 6],
         key_hash=hash_key(key),
         created_by=created_by,
+        idempotency_key=idempotency_key,
     )
     session.add(row)
     await session.flush()
@@ -115,14 +126,26 @@ async def revoke_api_key(
     return row
 
 
-async def authenticate_api_key(session: AsyncSession, key: str) -> ApiKey | None:
-    row = await repository.api_key_by_hash(session, hash_key(key))
-    if row is None:
+async def authenticate_api_key(
+    session: AsyncSession, key: str, cache: AccountsCache | None = None
+) -> KeyIdentity | None:
+    """The key's identity if it is valid: not revoked, its organization not deleted. Its
+    last-used time is written at most once a minute."""
+    key_hash = hash_key(key)
+    identity = await (
+        cache.api_key(session, key_hash)
+        if cache is not None
+        else repository.api_key_identity(session, key_hash)
+    )
+    if identity is None:
         return None
     now = repository.now()
-    if row.last_used_at is None or now - row.last_used_at > API_KEY_TOUCH_INTERVAL:
-        await repository.touch_api_key(session, row.id, now)
-    return row
+    if identity.last_used_at is None or now - identity.last_used_at > API_KEY_TOUCH_INTERVAL:
+        await repository.touch_api_key(session, identity.id, now)
+        identity = replace(identity, last_used_at=now)
+        if cache is not None:
+            cache.key_used(key_hash, identity)
+    return identity
 
 
 # --- Clerk sync ---------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
-from sivug.accounts.dependencies import Reader, Writer
+from sivug.accounts.dependencies import Accounts, Reader, Writer
 from sivug.classification import list_service, service
-from sivug.classification.dependencies import Engines, Llm
+from sivug.classification.dependencies import BatchWriter, Engines, Llm
 from sivug.classification.lists import render_results
 from sivug.classification.repository import HistoryFilter, history
 from sivug.classification.schemas import (
@@ -39,7 +39,13 @@ EXPORT_LIMIT = 100_000
 
 @router.post("/classifications", status_code=201)
 async def classify(
-    body: ClassifyRequest, principal: Writer, session: DbSession, engines: Engines, llm: Llm
+    body: ClassifyRequest,
+    principal: Writer,
+    session: DbSession,
+    engines: Engines,
+    llm: Llm,
+    accounts: Accounts,
+    batch: BatchWriter,
 ) -> ClassificationOut:
     """Classify one product description in a customs book."""
     row = await service.classify(
@@ -52,6 +58,8 @@ async def classify(
         attributes=body.attributes,
         book_id=body.book,
         llm=llm,
+        accounts_cache=accounts,
+        writer=batch,
     )
     return ClassificationOut.of(row)
 

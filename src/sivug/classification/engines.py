@@ -12,6 +12,7 @@ from sivug.classification import repository
 from sivug.engine import Engine, Precedent
 from sivug.models import Precedent as PrecedentRow
 from sivug.platform.logging import get_logger
+from sivug.platform.memory import settle_long_lived
 
 log = get_logger(__name__)
 
@@ -53,6 +54,7 @@ class EngineCache:
                 engine = await asyncio.to_thread(Engine, book)
                 engine.add_precedents(list(self._precedents))
                 self._engines[book_id] = engine
+                settle_long_lived()  # full collections no longer walk the new index
                 log.info(
                     "engine.built",
                     book=book_id,
@@ -61,9 +63,9 @@ class EngineCache:
                 )
         return engine
 
-    async def _refresh_precedents(self, session: AsyncSession, *, force: bool = False) -> None:
+    async def _refresh_precedents(self, session: AsyncSession) -> None:
         now = time.monotonic()
-        if not force and now - self._checked_at < PRECEDENT_REFRESH_SECONDS:
+        if now - self._checked_at < PRECEDENT_REFRESH_SECONDS:
             return
         self._checked_at = now
         rows = await repository.precedents_after(session, self._last_precedent_id)
@@ -75,6 +77,7 @@ class EngineCache:
         for engine in self._engines.values():
             engine.add_precedents(new)
 
-    async def precedents_changed(self, session: AsyncSession) -> None:
-        """Pick up precedents stored by this process right away."""
-        await self._refresh_precedents(session, force=True)
+    def precedents_changed(self) -> None:
+        """This process stored precedents: look for them at the next use, which reads only
+        what is committed by then (a confirmation rolled back is never picked up)."""
+        self._checked_at = 0.0

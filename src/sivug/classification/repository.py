@@ -7,14 +7,30 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import defer, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sivug.classification.precedent_files import PrecedentRecord
 from sivug.models import Classification, ClassificationList, ClassificationSession, Precedent
+from sivug.models.base import utcnow
+
+_CLASSIFICATION_ATTRIBUTES = tuple(attr.key for attr in Classification.__mapper__.column_attrs)
+
+
+def _default_of(key: str) -> Any:
+    """The Python-side default of a Classification column (None when it has none)."""
+    column = Classification.__mapper__.column_attrs[key].columns[0]
+    default = column.default
+    if default is not None and default.is_callable:
+        return default.arg(None)
+    if default is not None and default.is_scalar:
+        return default.arg
+    return None
 
 
 def description_hash(description: str) -> str:
@@ -65,6 +81,34 @@ async def precedents_after(session: AsyncSession, last_id: int) -> list[Preceden
 async def latest_precedent_id(session: AsyncSession) -> int:
     result = await session.execute(select(func.coalesce(func.max(Precedent.id), 0)))
     return int(result.scalar_one())
+
+
+async def add_classification(session: AsyncSession, row: Classification) -> None:
+    """Store a new classification with one INSERT and attach it to the session.
+
+    The hot path of every channel: a Core INSERT skips the unit of work's bookkeeping, then
+    the row joins the session as persistent (later changes to it flush as UPDATEs)."""
+    await insert_classifications(session, [row])
+    make_transient_to_detached(row)
+    session.add(row)
+
+
+async def insert_classifications(session: AsyncSession, rows: list[Classification]) -> None:
+    """One INSERT for new classifications (ids and times filled in here); the objects stay
+    outside the session."""
+    now = utcnow()
+    for row in rows:
+        row.id = row.id or uuid.uuid4()
+        row.created_at = row.created_at or now
+        row.updated_at = row.updated_at or now
+    values = []
+    for row in rows:
+        state = row.__dict__
+        for key in _CLASSIFICATION_ATTRIBUTES:
+            if key not in state:  # never set: its default, and known to be (no lazy load)
+                set_committed_value(row, key, _default_of(key))
+        values.append({key: state[key] for key in _CLASSIFICATION_ATTRIBUTES})
+    await session.execute(insert(Classification), values)
 
 
 async def get_classification(

@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sivug.accounts import repository as accounts
+from sivug.accounts.cache import AccountsCache
 from sivug.books.service import SYSTEM_DEFAULT_BOOK
 from sivug.classification import repository
 from sivug.classification.engines import EngineCache
 from sivug.classification.precedent_files import PrecedentRecord
+from sivug.classification.writer import ClassificationWriter
 from sivug.engine import ClassificationResult
 from sivug.llm.assist import assist, fill_llm_columns
 from sivug.llm.service import LLMService
@@ -65,19 +67,28 @@ async def resolve_book_id(
     requested: str | None,
     user_id: str | None,
     organization_id: str | None,
+    cache: AccountsCache | None = None,
 ) -> str:
     """The customs book to use: the request's, else the user's, else the organization's, else
-    the system default."""
+    the system default. ``cache`` (web processes) answers the preferences from memory."""
     if requested:
         return requested
     if user_id:
-        user = await accounts.get_user(session, user_id)
-        if user is not None and user.preferred_book:
-            return user.preferred_book
+        preferred = await (
+            cache.user_preferred_book(session, user_id)
+            if cache is not None
+            else accounts.user_preferred_book(session, user_id)
+        )
+        if preferred:
+            return preferred
     if organization_id:
-        organization = await accounts.get_organization(session, organization_id)
-        if organization is not None and organization.default_book:
-            return organization.default_book
+        default = await (
+            cache.organization_default_book(session, organization_id)
+            if cache is not None
+            else accounts.organization_default_book(session, organization_id)
+        )
+        if default:
+            return default
     return SYSTEM_DEFAULT_BOOK
 
 
@@ -123,15 +134,26 @@ async def classify(
     book_id: str | None = None,
     answers: Mapping[str, str] | None = None,
     llm: LLMService | None = None,
+    accounts_cache: AccountsCache | None = None,
+    writer: ClassificationWriter | None = None,
 ) -> Classification:
     """Classify one description and record it (with what it cost) for the organization.
 
     With ``llm`` (providers configured), the offline engine answers first and the LLM then
     decides within its candidates; if every provider fails, the offline result stands and
-    its rationale says so. ``engine`` names what answered."""
+    its rationale says so. ``engine`` names what answered.
+
+    With ``writer`` (the API's hot path) the row is committed in a shared batch before this
+    returns and is not part of ``session``; callers that go on to use the row in ``session``
+    (sessions, lists, email) pass no writer. ``accounts_cache`` answers the book preferences
+    from memory."""
     text, attrs = clean_input(description, attributes)
     book = await resolve_book_id(
-        session, requested=book_id, user_id=user_id, organization_id=organization_id
+        session,
+        requested=book_id,
+        user_id=user_id,
+        organization_id=organization_id,
+        cache=accounts_cache,
     )
     engine = await engines.get(session, book)
     started = time.perf_counter()
@@ -163,8 +185,10 @@ async def classify(
     )
     if assisted is not None:
         fill_llm_columns(row, assisted)
-    session.add(row)
-    await session.flush()
+    if writer is not None:
+        await writer.write(row)  # committed in a batch; the row stays outside ``session``
+    else:
+        await repository.add_classification(session, row)
     CLASSIFICATIONS.labels(channel, row.status, row.engine.split("/", 1)[0]).inc()
     return row
 
@@ -295,7 +319,7 @@ async def confirm(
     )
     row.result = {**row.result, "confirmed_code": final, "confirmed_by": user_id}
     await session.flush()
-    await engines.precedents_changed(session)
+    engines.precedents_changed()
     return row
 
 

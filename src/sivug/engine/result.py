@@ -75,11 +75,31 @@ class ClassificationResult:
     answers: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dictionary of the whole result."""
-        data = asdict(self)
-        data["alternatives"] = [a.to_dict() for a in self.alternatives]
-        data["questions"] = [q.to_dict() for q in self.questions]
-        return data
+        """A JSON-serialisable dictionary of the whole result (fresh containers throughout)."""
+        return {
+            "status": self.status,
+            "code": self.code,
+            "level": self.level,
+            "confidence": self.confidence,
+            "confidence_by_level": dict(self.confidence_by_level),
+            "alternatives": [a.to_dict() for a in self.alternatives],
+            "description": self.description,
+            "rationale": _plain(self.rationale),
+            "questions": [q.to_dict() for q in self.questions],
+            "message": self.message,
+            "engine": self.engine,
+            "book": self.book,
+            "answers": dict(self.answers),
+        }
+
+
+def _plain(value: Any) -> Any:
+    """Containers copied (tuples become lists), leaves kept: cheaper than ``asdict``."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,7 @@ class ApiKey(TimestampMixin, Base):
     """An organization's key for machine clients. Only a hash is stored; shown once."""
 
     __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("organization_id", "idempotency_key"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     organization_id: Mapped[str] = mapped_column(
@@ -84,6 +85,9 @@ class ApiKey(TimestampMixin, Base):
     created_by: Mapped[str | None] = mapped_column(String(64))
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    #: The one-time token of the request that created it: the same form sent twice (a page
+    #: reload) cannot create a second key.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Invitation(TimestampMixin, Base):

@@ -185,3 +185,41 @@ async def check_csrf(request: Request) -> None:
 
 
 CsrfChecked = Depends(check_csrf)
+
+
+# --- One-time forms ----------------------------------------------------------------------
+#
+# A form whose post must take effect once (creating an API key, whose key is shown on that one
+# response) carries a random id signed with the server's secret and naming the organization and
+# user the page was made for. The row the post creates keeps the id under a unique constraint,
+# so the same form sent again (a reload re-posts it) creates nothing, whichever web process
+# answers it.
+
+
+def _once_signer(request: Request) -> URLSafeSerializer:
+    return URLSafeSerializer(_web_secret(request), salt="sivug-web-once")
+
+
+def once_token(request: Request, page: PageUser) -> str:
+    """A fresh one-time token for a form on ``page``."""
+    principal = page.principal
+    token: str = _once_signer(request).dumps(
+        [secrets.token_urlsafe(16), principal.organization_id, principal.user_id]
+    )
+    return token
+
+
+def once_id(request: Request, page: PageUser, token: str) -> str | None:
+    """The id of a token :func:`once_token` made for this person and organization, or None
+    (missing, forged, or made for someone else)."""
+    try:
+        data = _once_signer(request).loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(data, list) or len(data) != 3:
+        return None
+    form_id, organization_id, user_id = data
+    principal = page.principal
+    if organization_id != principal.organization_id or user_id != principal.user_id:
+        return None
+    return form_id if isinstance(form_id, str) and form_id else None

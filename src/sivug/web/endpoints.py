@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
 
 from sivug.accounts import repository as accounts_repository
 from sivug.accounts import service as accounts_service
@@ -38,9 +39,11 @@ from sivug.web.dependencies import (
     PageUser,
     ReaderPage,
     WriterPage,
+    once_id,
+    once_token,
 )
-from sivug.web.i18n import LANGUAGES
-from sivug.web.rendering import is_htmx, render
+from sivug.web.i18n import LANGUAGES, translator
+from sivug.web.rendering import is_htmx, is_time_zone, render
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfChecked])
 
@@ -48,6 +51,8 @@ HISTORY_PAGE_SIZE = 25
 BOOK_SEARCH_LIMIT = 30
 HOME = "/classify"
 StatusFilter = Literal["classified", "needs_info", "rejected_vague"]
+#: The unique constraint a second post of the same API-key form runs into.
+REPEATED_KEY_FORM = "uq_api_keys_organization_id_idempotency_key"
 
 
 class PageNotFound(NotFound):
@@ -601,6 +606,9 @@ async def save_settings(
     try:
         if language not in LANGUAGES:
             raise BadRequest(f"language: expected one of {', '.join(LANGUAGES)}")
+        if not is_time_zone(timezone.strip()):
+            t = translator(page.language)
+            raise BadRequest(t("settings.timezone.invalid", zone=timezone.strip()))
         await accounts_service.update_organization(
             session,
             engines.books,
@@ -632,16 +640,18 @@ async def _keys_page(
     *,
     created: tuple[str, str] | None = None,
     error: str | None = None,
+    error_status: int = 422,
 ) -> Response:
     keys = await accounts_repository.api_keys(session, page.principal.organization_id)
     return render(
         request,
         "api_keys.html",
         page=page,
-        status_code=422 if error else 200,
+        status_code=error_status if error else 200,
         keys=keys,
         created=created,
         error=error,
+        form_token=once_token(request, page),  # every page gets a fresh one
     )
 
 
@@ -650,20 +660,41 @@ async def api_keys_page(request: Request, page: AdminPage, session: DbSession) -
     return await _keys_page(request, page, session)
 
 
+def _is_repeated_form(exc: IntegrityError) -> bool:
+    diagnostics = getattr(exc.orig, "diag", None)
+    return getattr(diagnostics, "constraint_name", None) == REPEATED_KEY_FORM
+
+
 @router.post("/api-keys")
 async def create_api_key(
     request: Request,
     page: AdminPage,
     session: DbSession,
     name: Annotated[str, Form(max_length=200)] = "",
+    form_token: Annotated[str, Form(max_length=512)] = "",
 ) -> Response:
-    """The new key is on this response only (no-store); it is never shown again."""
+    """The new key is on this response only (no-store); it is never shown again. The form's
+    one-time token is stored on the key, so posting the same form again (reloading this
+    response) creates no second key: the unique constraint refuses it, even when another
+    web process answers the second post or both arrive at once."""
+    t = translator(page.language)
+    form_id = once_id(request, page, form_token)
+    if form_id is None:
+        return await _keys_page(request, page, session, error=t("form.expired"))
     try:
-        row, key = await accounts_service.create_api_key(
-            session,
-            organization_id=page.principal.organization_id,
-            name=name,
-            created_by=page.principal.user_id,
+        async with session.begin_nested():  # a refused repeat leaves no key and no audit row
+            row, key = await accounts_service.create_api_key(
+                session,
+                organization_id=page.principal.organization_id,
+                name=name,
+                created_by=page.principal.user_id,
+                idempotency_key=form_id,
+            )
+    except IntegrityError as exc:
+        if not _is_repeated_form(exc):
+            raise
+        return await _keys_page(
+            request, page, session, error=t("keys.already_submitted"), error_status=409
         )
     except AppError as exc:
         if exc.status_code >= 500:

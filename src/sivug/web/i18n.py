@@ -149,6 +149,9 @@ EN: dict[str, str] = {
     "settings.default_book": "Default customs book",
     "settings.language": "Default language",
     "settings.timezone": "Time zone",
+    "settings.timezone.help": "Dates on every page are shown in this zone (an IANA name).",
+    "settings.timezone.invalid": "“{zone}” is not an IANA time zone. Use a name such as "
+    "Asia/Jerusalem, Europe/London or UTC.",
     "settings.currency": "Currency",
     "settings.domains": "Allowed email domains",
     "settings.domains.help": "Mail from these domains may classify by email. One per line.",
@@ -176,6 +179,9 @@ EN: dict[str, str] = {
     "keys.revoke.confirm": "Revoke this key? Systems using it will stop working at once.",
     "keys.none": "No keys yet.",
     "keys.usage": "Send it as a header:",
+    "keys.already_submitted": "This form was already submitted; the key was shown once. "
+    "Create a new one if you lost it.",
+    "form.expired": "This form has expired. Reload the page and try again.",
     "error.title": "Something went wrong",
     "error.400": "The request could not be understood",
     "error.401": "Please sign in",
@@ -329,6 +335,9 @@ HE: dict[str, str] = {
     "settings.default_book": "ספר מכס ברירת מחדל",
     "settings.language": "שפת ברירת מחדל",
     "settings.timezone": "אזור זמן",
+    "settings.timezone.help": "התאריכים בכל הדפים מוצגים באזור זמן זה (שם IANA).",
+    "settings.timezone.invalid": "„{zone}” אינו אזור זמן של IANA. השתמשו בשם כגון "
+    "Asia/Jerusalem,‏ Europe/London או UTC.",
     "settings.currency": "מטבע",
     "settings.domains": "דומיינים מורשים לדוא״ל",
     "settings.domains.help": "דואר מדומיינים אלה רשאי לסווג בדוא״ל. אחד בכל שורה.",
@@ -356,6 +365,9 @@ HE: dict[str, str] = {
     "keys.revoke.confirm": "לבטל את המפתח? מערכות שמשתמשות בו יפסיקו לעבוד מיד.",
     "keys.none": "עדיין אין מפתחות.",
     "keys.usage": "שלחו אותו בכותרת:",
+    "keys.already_submitted": "הטופס הזה כבר נשלח; המפתח הוצג פעם אחת בלבד. "
+    "אם איבדתם אותו, צרו מפתח חדש.",
+    "form.expired": "תוקף הטופס פג. טענו את הדף מחדש ונסו שוב.",
     "error.title": "משהו השתבש",
     "error.400": "לא ניתן היה להבין את הבקשה",
     "error.401": "נא להיכנס",

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from sivug.platform.config import Settings
 from sivug.web.dependencies import CSRF_COOKIE, PageUser, cookie_language, csrf_nonce, csrf_token
@@ -22,13 +26,23 @@ HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 TEMPLATES_DIR = HERE / "templates"
 #: Served from /static with this query suffix, so a new release is fetched, not cached.
-ASSET_VERSION = "1"
+ASSET_VERSION = "2"
 
 #: Scripts and styles from this site only: no inline script, no eval, no framing.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; object-src 'none'"
+)
+#: Staging: the same, widened by exactly what Clerk's hosted components need (its script and
+#: API on the instance's frontend host, Cloudflare's bot check, avatars from img.clerk.com, a
+#: session worker from a blob). Still no inline script and no eval.
+CLERK_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' https://{host} https://challenges.cloudflare.com; "
+    "connect-src 'self' https://{host}; img-src 'self' https://img.clerk.com data:; "
+    "worker-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
+    "frame-src 'self' https://challenges.cloudflare.com; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
 LEVEL_KEYS = {2: "level.chapter", 4: "level.heading", 6: "level.subheading"}
 
@@ -56,8 +70,44 @@ def _percent(value: float | None) -> str:
     return f"{round((value or 0.0) * 100)}%"
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
+@cache
+def _zone_names() -> frozenset[str]:
+    # "localtime" is the server's own zone, not an IANA name an organization could mean.
+    return frozenset(available_timezones() - {"localtime"})
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone ("Asia/Jerusalem", "UTC")."""
+    return name in _zone_names()
+
+
+def time_zone(name: str | None) -> ZoneInfo:
+    """The zone of that name; UTC when it is empty or unknown (a page never fails on it)."""
+    if name and is_time_zone(name):
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo("UTC")
+
+
+def page_time_zone(page: PageUser | None) -> ZoneInfo:
+    """Dates on a page are in its organization's zone (UTC before anyone is signed in)."""
+    organization = page.organization if page is not None else None
+    return time_zone(organization.timezone if organization is not None else None)
+
+
+@pass_context
+def _when(context: Context, value: datetime | None) -> Markup | str:
+    """A stored (UTC) time in the page's organization zone, with the zone's abbreviation and
+    its full name on hover: "2026-01-15 12:30 IST"."""
+    if value is None:
+        return ""
+    zone = page_time_zone(context.get("page"))
+    local = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(zone)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        local.isoformat(timespec="minutes"), zone.key, local.strftime("%Y-%m-%d %H:%M %Z")
+    )
 
 
 def level_key(digits: int) -> str:
@@ -84,6 +134,14 @@ def clerk_frontend_api(settings: Settings) -> str | None:
         return None
     host = host.rstrip("$")
     return host if host and all(ch.isalnum() or ch in ".-" for ch in host) else None
+
+
+def content_security_policy(clerk_host: str | None) -> str:
+    """The policy of every page: our own, or (staging) ours plus Clerk's frontend host, which
+    :func:`clerk_frontend_api` has already limited to letters, digits, dots and dashes."""
+    if clerk_host is None:
+        return CONTENT_SECURITY_POLICY
+    return CLERK_CONTENT_SECURITY_POLICY.format(host=clerk_host)
 
 
 def _base_context(request: Request, language: str) -> dict[str, Any]:
@@ -114,9 +172,9 @@ def _with_cookies(request: Request, response: Response) -> Response:
             secure=request.url.scheme == "https",
             path="/",
         )
-    if clerk_frontend_api(request.app.state.settings) is None:
-        # Clerk's script (staging) needs its own, wider policy; every other page gets this.
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        clerk_frontend_api(request.app.state.settings)
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
@@ -137,6 +195,7 @@ def render(
     chosen = page.language if page is not None else normalize(language or cookie_language(request))
     values = _base_context(request, chosen)
     values["page"] = page
+    values["time_zone"] = page_time_zone(page).key
     values.update(context)
     html = _env.get_template(template).render(values)
     return _with_cookies(request, HTMLResponse(html, status_code=status_code))

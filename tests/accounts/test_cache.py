@@ -1,0 +1,207 @@
+"""The per-process cache of API keys and book preferences stays true to the database: another
+process's committed change reaches it through PostgreSQL's notifications, and without a live
+notification feed it is not used at all."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from sivug.accounts.cache import AccountsCache
+from sivug.accounts.service import create_api_key, hash_key
+from sivug.books.service import ensure_builtin_books
+from sivug.classification.service import resolve_book_id
+from sivug.models import ApiKey, Organization, User
+from sivug.platform.changes import ChangeFeed
+from sivug.platform.db import session_factory, session_scope
+
+ORG = "org_cache"
+
+
+@pytest.fixture
+async def feed(database_url: str) -> AsyncIterator[ChangeFeed]:
+    changes = ChangeFeed(database_url)
+    yield changes
+    await changes.stop()
+
+
+@pytest.fixture
+async def demo_key(committed_db: AsyncEngine) -> str:
+    async with session_scope(session_factory(committed_db)) as session:
+        await ensure_builtin_books(session)
+        session.add(Organization(id=ORG, name="Cache Ltd", default_book="HS2022"))
+        session.add(User(id="user_cache", preferred_book=None))
+        await session.flush()
+        _, key = await create_api_key(session, organization_id=ORG, name="k", created_by=None)
+    return key
+
+
+def announced(feed: ChangeFeed, table: str) -> asyncio.Event:
+    """Set when the feed delivers a change of ``table`` (subscribed after the cache)."""
+    event = asyncio.Event()
+    feed.subscribe(table, lambda _ident: event.set())
+    return event
+
+
+async def in_another_process(engine: AsyncEngine, statement: str) -> None:
+    """A committed change made on another connection, as another web process would."""
+    async with engine.begin() as conn:
+        await conn.execute(text(statement))
+
+
+async def revoke_unannounced(engine: AsyncEngine) -> None:
+    """Revoke every key with the triggers off: a change no notification tells of."""
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE api_keys DISABLE TRIGGER USER"))
+        await conn.execute(update(ApiKey).values(revoked_at=text("now()")))
+        await conn.execute(text("ALTER TABLE api_keys ENABLE TRIGGER USER"))
+
+
+async def test_a_key_revoked_elsewhere_stops_working_on_the_announcement(
+    committed_db: AsyncEngine, demo_key: str, feed: ChangeFeed
+) -> None:
+    cache = AccountsCache(feed)
+    await feed.start()
+    assert feed.live
+    sessions = session_factory(committed_db)
+    async with sessions() as session:
+        identity = await cache.api_key(session, hash_key(demo_key))
+    assert identity is not None
+    assert identity.organization_id == ORG
+    changed = announced(feed, "api_keys")
+    await in_another_process(committed_db, "UPDATE api_keys SET revoked_at = now()")
+    await asyncio.wait_for(changed.wait(), 5)
+    async with sessions() as session:
+        assert await cache.api_key(session, hash_key(demo_key)) is None
+
+
+async def test_cached_answers_do_not_touch_the_database_until_a_change(
+    committed_db: AsyncEngine, demo_key: str, feed: ChangeFeed
+) -> None:
+    cache = AccountsCache(feed)
+    await feed.start()
+    sessions = session_factory(committed_db)
+    async with sessions() as session:
+        assert await cache.organization_default_book(session, ORG) == "HS2022"
+    # A change the triggers do not announce (not a real path: it shows the cache answers).
+    async with committed_db.begin() as conn:
+        await conn.execute(text("ALTER TABLE organizations DISABLE TRIGGER USER"))
+        await conn.execute(text(f"UPDATE organizations SET default_book = 'X' WHERE id = '{ORG}'"))
+        await conn.execute(text("ALTER TABLE organizations ENABLE TRIGGER USER"))
+    async with sessions() as session:
+        assert await cache.organization_default_book(session, ORG) == "HS2022"
+    changed = announced(feed, "organizations")
+    await in_another_process(
+        committed_db, f"UPDATE organizations SET name = 'Renamed' WHERE id = '{ORG}'"
+    )
+    await asyncio.wait_for(changed.wait(), 5)
+    async with sessions() as session:
+        assert await cache.organization_default_book(session, ORG) == "X"
+
+
+async def test_deleting_the_organization_invalidates_its_keys(
+    committed_db: AsyncEngine, demo_key: str, feed: ChangeFeed
+) -> None:
+    cache = AccountsCache(feed)
+    await feed.start()
+    sessions = session_factory(committed_db)
+    async with sessions() as session:
+        assert await cache.api_key(session, hash_key(demo_key)) is not None
+    changed = announced(feed, "organizations")
+    await in_another_process(
+        committed_db, f"UPDATE organizations SET deleted_at = now() WHERE id = '{ORG}'"
+    )
+    await asyncio.wait_for(changed.wait(), 5)
+    async with sessions() as session:
+        assert await cache.api_key(session, hash_key(demo_key)) is None
+
+
+async def test_user_preference_changed_elsewhere_is_used_next(
+    committed_db: AsyncEngine, demo_key: str, feed: ChangeFeed
+) -> None:
+    cache = AccountsCache(feed)
+    await feed.start()
+    sessions = session_factory(committed_db)
+
+    async def book() -> str:
+        async with sessions() as session:
+            return await resolve_book_id(
+                session, requested=None, user_id="user_cache", organization_id=ORG, cache=cache
+            )
+
+    assert await book() == "HS2022"  # the organization's default
+    changed = announced(feed, "users")
+    await in_another_process(
+        committed_db, "UPDATE users SET preferred_book = 'EU-CN' WHERE id = 'user_cache'"
+    )
+    await asyncio.wait_for(changed.wait(), 5)
+    assert await book() == "EU-CN"
+
+
+async def test_without_a_live_feed_every_lookup_reads_the_database(
+    committed_db: AsyncEngine, demo_key: str, feed: ChangeFeed
+) -> None:
+    cache = AccountsCache(feed)  # never started: not live
+    assert not cache.usable
+    sessions = session_factory(committed_db)
+    async with sessions() as session:
+        assert await cache.api_key(session, hash_key(demo_key)) is not None
+    await revoke_unannounced(committed_db)  # only a fresh read can see it
+    async with sessions() as session:
+        assert await cache.api_key(session, hash_key(demo_key)) is None
+
+
+async def test_after_a_lost_connection_the_cache_starts_afresh(
+    committed_db: AsyncEngine, demo_key: str, feed: ChangeFeed
+) -> None:
+    """Changes made while the feed was not listening are never announced: the cache forgets
+    everything when the connection drops and again when it listens anew."""
+    cache = AccountsCache(feed)
+    transitions: list[bool] = []
+    back = asyncio.Event()
+
+    def watch(ident: str) -> None:
+        if ident == "*":
+            transitions.append(feed.live)
+            if feed.live and False in transitions:
+                back.set()
+
+    feed.subscribe("api_keys", watch)
+    await feed.start()
+    sessions = session_factory(committed_db)
+    async with sessions() as session:
+        assert await cache.api_key(session, hash_key(demo_key)) is not None
+    await revoke_unannounced(committed_db)
+    async with sessions() as session:  # still cached: nothing was announced
+        assert await cache.api_key(session, hash_key(demo_key)) is not None
+    async with committed_db.begin() as conn:
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'sivug-change-feed' AND datname = current_database()"
+            )
+        )
+    await asyncio.wait_for(back.wait(), 10)
+    assert cache.usable
+    async with sessions() as session:
+        assert await cache.api_key(session, hash_key(demo_key)) is None
+
+
+async def test_this_process_forgets_its_own_change_before_it_commits(
+    session: AsyncSession, feed: ChangeFeed
+) -> None:
+    """Inside one uncommitted transaction (no announcement yet), the flush is enough."""
+    cache = AccountsCache(feed)
+    await feed.start()
+    session.add(Organization(id="org_flush", name="F", default_book="HS2022"))
+    await session.flush()
+    assert await cache.organization_default_book(session, "org_flush") == "HS2022"
+    organization = await session.get(Organization, "org_flush")
+    assert organization is not None
+    organization.default_book = "EU-CN"
+    await session.flush()
+    assert await cache.organization_default_book(session, "org_flush") == "EU-CN"
