@@ -88,3 +88,25 @@ async def test_one_process_enforces_the_limit_exactly(committed_db: AsyncEngine)
             results.append(False)
     assert results == [True] * 5 + [False] * 3
     await limiter.close()
+
+
+class CountingLimiter(RateLimiter):
+    """Counts the statements on the shared rows."""
+
+    statements = 0
+
+    async def _add(self, window: int, increments: dict[str, int]) -> dict[str, int]:
+        self.statements += 1
+        return await super()._add(window, increments)
+
+
+async def test_concurrent_requests_far_from_the_limit_share_one_statement(
+    committed_db: AsyncEngine,
+) -> None:
+    limiter = CountingLimiter(committed_db)
+    await asyncio.gather(*(limiter.hit({"key:herd": 10_000}) for _ in range(50)))
+    assert limiter.statements == 1  # the first read the total; the rest counted in memory
+    await asyncio.wait_for(limiter.settled(), 5)
+    assert limiter.statements == 2  # one background flush for the other 49
+    assert await _shared_count(committed_db, "key:herd") == 50
+    await limiter.close()

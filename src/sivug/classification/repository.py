@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,15 +22,17 @@ from sivug.models.base import utcnow
 _CLASSIFICATION_ATTRIBUTES = tuple(attr.key for attr in Classification.__mapper__.column_attrs)
 
 
-def _default_of(key: str) -> Any:
-    """The Python-side default of a Classification column (None when it has none)."""
-    column = Classification.__mapper__.column_attrs[key].columns[0]
-    default = column.default
+def _python_default(key: str) -> Callable[[], Any]:
+    """The Python-side default of a Classification column, as a function (None if none)."""
+    default = Classification.__mapper__.column_attrs[key].columns[0].default
     if default is not None and default.is_callable:
-        return default.arg(None)
-    if default is not None and default.is_scalar:
-        return default.arg
-    return None
+        make = default.arg
+        return lambda: make(None)
+    value = default.arg if default is not None and default.is_scalar else None
+    return lambda: value
+
+
+_DEFAULTS = {key: _python_default(key) for key in _CLASSIFICATION_ATTRIBUTES}
 
 
 def description_hash(description: str) -> str:
@@ -106,7 +108,7 @@ async def insert_classifications(session: AsyncSession, rows: list[Classificatio
         state = row.__dict__
         for key in _CLASSIFICATION_ATTRIBUTES:
             if key not in state:  # never set: its default, and known to be (no lazy load)
-                set_committed_value(row, key, _default_of(key))
+                set_committed_value(row, key, _DEFAULTS[key]())
         values.append({key: state[key] for key in _CLASSIFICATION_ATTRIBUTES})
     await session.execute(insert(Classification), values)
 

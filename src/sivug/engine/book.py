@@ -60,9 +60,13 @@ class Book:
     chapter_notes: dict[str, str] = field(default_factory=dict)  # "01" -> notes text
     languages: tuple[str, ...] = ("en",)
     _children: dict[str | None, list[str]] = field(default_factory=dict, repr=False)
+    _child_lines: dict[str | None, tuple[TariffLine, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self._children = {}
+        self._child_lines = {}
         for line in self.lines.values():
             self._children.setdefault(line.parent, []).append(line.code)
         for codes in self._children.values():
@@ -72,7 +76,11 @@ class Book:
         return self.lines.get(code)
 
     def children(self, code: str | None) -> list[TariffLine]:
-        return [self.lines[c] for c in self._children.get(code, [])]
+        found = self._child_lines.get(code)
+        if found is None:  # resolved once: the engine asks for the same nodes all the time
+            found = tuple(self.lines[c] for c in self._children.get(code, []))
+            self._child_lines[code] = found
+        return list(found)
 
     def path(self, code: str) -> list[TariffLine]:
         """From the chapter down to ``code`` (inclusive)."""

@@ -65,17 +65,22 @@ class RateLimiter:
         if window != self._window:
             # Hits of a past window cannot limit anything any more.
             self._window, self._known, self._pending = window, {}, {}
-        stale = time.monotonic() - FLUSH_SECONDS
+        read_now = time.monotonic()
+        stale = [b for b in limits if self._read_at.get(b, 0.0) < read_now - FLUSH_SECONDS]
         near = any(
             self._known.get(bucket, 0) + self._pending.get(bucket, 0) + 1 > limit // 2
-            or self._read_at.get(bucket, 0.0) < stale
             for bucket, limit in limits.items()
         )
-        if not near:
+        if not near and not stale:
             for bucket in limits:
                 self._pending[bucket] = self._pending.get(bucket, 0) + 1
             self._schedule_flush()
             return
+        if not near:
+            # Only this request refreshes the stale totals; requests arriving meanwhile count
+            # in memory instead of all waiting on the same rows.
+            for bucket in stale:
+                self._read_at[bucket] = read_now
         increments = {bucket: self._pending.pop(bucket, 0) + 1 for bucket in limits}
         try:
             counts = await self._add(window, increments)
