@@ -14,7 +14,10 @@ help: ## Show this help
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@test -x $(UV) || $(PY) -m pip install --quiet uv==0.13.8
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
+	@# Bytecode compiled once: processes start without recompiling every module (an
+	@# environment with PYTHONDONTWRITEBYTECODE=1 would otherwise compile at each start).
+	@$(PY) -m compileall -q src > /dev/null
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install the locked dependencies

@@ -63,10 +63,12 @@ class Book:
     _child_lines: dict[str | None, tuple[TariffLine, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _path_texts: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._children = {}
         self._child_lines = {}
+        self._path_texts = {}
         for line in self.lines.values():
             self._children.setdefault(line.parent, []).append(line.code)
         for codes in self._children.values():
@@ -93,7 +95,12 @@ class Book:
         return out
 
     def path_text(self, code: str, language: str = "en") -> str:
-        return " > ".join(line.text(language) for line in self.path(code))
+        key = (code, language)
+        found = self._path_texts.get(key)
+        if found is None:
+            found = " > ".join(line.text(language) for line in self.path(code))
+            self._path_texts[key] = found
+        return found
 
     def leaves(self) -> Iterator[TariffLine]:
         for line in self.lines.values():

@@ -348,7 +348,7 @@ class Engine:
             candidates |= {i for i, v in bm.items() if v >= 0.25 * top}
         scores: dict[int, float] = {}
         total = ix.query_weight(query.weights)
-        said = query.weights.keys()
+        excluding = ix.excluding(query.weights)
         for i in candidates:
             if restrict and not all(ix.leaves[i].startswith(r) for r in restrict):
                 continue
@@ -356,7 +356,7 @@ class Engine:
                 continue
             score = t.bm25 * bm.get(i, 0.0) + t.lexicon * lex.get(i, 0.0)
             score += t.precedent * prec.get(i, 0.0)
-            if not ix.excluded[i].isdisjoint(said):
+            if i in excluding:
                 score -= t.exclusion * ix.exclusion_penalty(i, query.weights, total)
             if ix.parts[i] and not wants_parts:
                 score -= t.parts

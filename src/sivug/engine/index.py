@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sivug.engine.book import Book, TariffLine
@@ -114,6 +115,12 @@ class BookIndex:
             own = self.words[code].positive
             self.parts.append("part" in own or "accessori" in own)
 
+        #: stem -> the leaves that exclude it ("other than of cotton" excludes "cotton").
+        self.excluded_by: dict[str, set[int]] = {}
+        for i, stems_out in enumerate(self.excluded):
+            for s in stems_out:
+                self.excluded_by.setdefault(s, set()).add(i)
+
         n = len(docs) or 1
         avgdl = sum(sum(d.values()) for d in docs) / n or 1.0
         df: dict[str, int] = {}
@@ -143,6 +150,13 @@ class BookIndex:
             for i, contribution in self.postings.get(s, ()):
                 scores[i] = scores.get(i, 0.0) + w * contribution
         return {i: v / total for i, v in scores.items()}
+
+    def excluding(self, stems: Iterable[str]) -> set[int]:
+        """The leaves that exclude at least one of ``stems``."""
+        out: set[int] = set()
+        for s in stems:
+            out |= self.excluded_by.get(s, set())
+        return out
 
     def exclusion_penalty(
         self, leaf: int, query: dict[str, float], total: float | None = None
