@@ -18,22 +18,18 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_database  # noqa: E402
 from tests.fakes.mailgun_server import FakeMailgun  # noqa: E402
 
 from sivug.accounts.service import seed_demo  # noqa: E402
@@ -44,7 +40,6 @@ from sivug.inbox.vendors import webhook_vendors  # noqa: E402
 from sivug.platform import migrations  # noqa: E402
 from sivug.platform.config import MailgunSettings, Settings  # noqa: E402
 from sivug.platform.db import create_engine, libpq_url  # noqa: E402
-from sivug.platform.embedded_pg import EmbeddedPostgres  # noqa: E402
 
 SIGNING_KEY = "bench-mailgun-signing-key-7d1e"
 API_KEY = "key-bench-0123456789abcdef"
@@ -83,29 +78,6 @@ def _env(url: str, requests_per_hour: int) -> dict[str, str]:
         "MAILGUN_FROM_NAME": "Sivug",
         "MAILGUN_API_URL": url,
     }
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    name = f"sivug_bench_email_{uuid.uuid4().hex[:8]}"
-    server = os.environ.get("DATABASE_URL")
-    if server is None:
-        with tempfile.TemporaryDirectory() as folder:
-            embedded = EmbeddedPostgres(Path(folder))
-            url = embedded.start(name)
-            try:
-                yield url
-            finally:
-                embedded.stop()
-        return
-    admin = libpq_url(server)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _fields(message_id: str, items: list[str]) -> dict[str, str]:
@@ -163,7 +135,7 @@ async def run(emails: int, burst: int, concurrency: int, requests_per_hour: int)
     settings = Settings(
         _env_file=None, SIVUG_ENV="local", mailgun=MailgunSettings.model_validate(env)
     )
-    with scratch_database() as url:
+    with scratch_database("sivug_bench_email") as url:
         migrations.upgrade(url)
         engine = create_engine(url)
         async with AsyncSession(engine) as session, session.begin():

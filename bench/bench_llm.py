@@ -17,24 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_database  # noqa: E402
 from tests.fakes.llm_server import FakeLLMServer, Reply, Request  # noqa: E402
 
 from sivug.accounts.service import DEMO_ORGANIZATION_ID, seed_demo  # noqa: E402
@@ -46,8 +39,7 @@ from sivug.llm.prompts import MAX_PROMPT_TOKENS  # noqa: E402
 from sivug.llm.service import LLMService  # noqa: E402
 from sivug.platform import migrations  # noqa: E402
 from sivug.platform.config import LLMSettings  # noqa: E402
-from sivug.platform.db import create_engine, libpq_url, session_factory, session_scope  # noqa: E402
-from sivug.platform.embedded_pg import EmbeddedPostgres  # noqa: E402
+from sivug.platform.db import create_engine, session_factory, session_scope  # noqa: E402
 from sivug.platform.logging import configure_logging  # noqa: E402
 from sivug.wrappers.llm_base import RetryPolicy  # noqa: E402
 from sivug.wrappers.openai_wrapper import OpenAIWrapper  # noqa: E402
@@ -84,29 +76,6 @@ def descriptions(n: int) -> list[str]:
         random.Random(7).shuffle(pairs)
         return pairs[:n]
     return (FALLBACK * (n // len(FALLBACK) + 1))[:n]
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    name = f"sivug_bench_llm_{uuid.uuid4().hex[:8]}"
-    server = os.environ.get("DATABASE_URL")
-    if server is None:
-        with tempfile.TemporaryDirectory() as folder:
-            embedded = EmbeddedPostgres(Path(folder))
-            url = embedded.start(name)
-            try:
-                yield url
-            finally:
-                embedded.stop()
-        return
-    admin = libpq_url(server)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def answer(request: Request) -> Reply:
@@ -247,7 +216,7 @@ def main() -> None:
     configure_logging("warning", json=False)
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     items = descriptions(n)
-    with scratch_database() as url:
+    with scratch_database("sivug_bench_llm") as url:
         migrations.upgrade(url)
         asyncio.run(run(url, items))
 

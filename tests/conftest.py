@@ -20,14 +20,16 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from psycopg import sql
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
-from tests.helpers import AppFactory, open_client
+from tests.helpers import AppFactory, empty_tables, open_client
 
+from sivug.accounts.service import DEMO_ORGANIZATION_ID, seed_demo
 from sivug.app import create_app
+from sivug.books.service import BookCache, ensure_builtin_books
+from sivug.classification.engines import EngineCache
 from sivug.inbox.vendor import WebhookVendor
-from sivug.models import Base
+from sivug.models import Organization
 from sivug.platform import migrations
 from sivug.platform.config import Settings
 from sivug.platform.db import create_engine, libpq_url
@@ -123,11 +125,26 @@ async def client(
 async def committed_db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     """For tests whose data must be visible to other connections: tables emptied afterwards."""
     yield engine
-    tables = [t.name for t in Base.metadata.sorted_tables] + [
-        "procrastinate_jobs",
-        "procrastinate_events",
-        "procrastinate_periodic_defers",
-        "procrastinate_workers",
-    ]
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    await empty_tables(engine)
+
+
+@pytest.fixture(scope="session")
+def book_cache() -> BookCache:
+    """Books are immutable once stored: one cache for the whole run."""
+    return BookCache()
+
+
+@pytest.fixture
+def engines(book_cache: BookCache) -> EngineCache:
+    """A fresh engine cache per test, so precedents never leak between tests."""
+    return EngineCache(book_cache)
+
+
+@pytest.fixture
+async def org(session: AsyncSession) -> str:
+    """The demo organization and user, with HS 2022 stored (inside the test's transaction)."""
+    await ensure_builtin_books(session)
+    await seed_demo(session)
+    session.add(Organization(id="org_other", name="Other Trading Co"))
+    await session.flush()
+    return DEMO_ORGANIZATION_ID

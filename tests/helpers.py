@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator, Callable, Mapping
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sivug.inbox.vendor import WebhookVendor
+from sivug.models import Base
 from sivug.platform.config import Settings
 from sivug.platform.jobs import JobResources, open_job_app
 
@@ -25,6 +27,18 @@ async def open_client(
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
+
+
+async def empty_tables(engine: AsyncEngine) -> None:
+    """Empty every table (the app's and the job queue's): after tests that commit."""
+    tables = [t.name for t in Base.metadata.sorted_tables] + [
+        "procrastinate_jobs",
+        "procrastinate_events",
+        "procrastinate_periodic_defers",
+        "procrastinate_workers",
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
 async def drain_jobs(

@@ -6,15 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fakes.llm_server import FakeLLMServer
 
-from sivug.accounts.service import DEMO_ORGANIZATION_ID, seed_demo
-from sivug.books.service import BookCache, ensure_builtin_books
-from sivug.classification.engines import EngineCache
 from sivug.llm.catalog import load_catalog
 from sivug.llm.service import LLMService
-from sivug.models import Organization
 from sivug.platform.config import LLMSettings
 from sivug.wrappers.anthropic_wrapper import AnthropicWrapper
 from sivug.wrappers.gemini_wrapper import GoogleGeminiWrapper
@@ -104,22 +99,3 @@ async def llm(llm_server: FakeLLMServer, clock: Clock) -> AsyncIterator[LLMServi
     service = make_service(llm_server, clock)
     yield service
     await service.close()
-
-
-@pytest.fixture(scope="session")
-def book_cache() -> BookCache:
-    return BookCache()
-
-
-@pytest.fixture
-def engines(book_cache: BookCache) -> EngineCache:
-    return EngineCache(book_cache)
-
-
-@pytest.fixture
-async def org(session: AsyncSession) -> str:
-    await ensure_builtin_books(session)
-    await seed_demo(session)
-    session.add(Organization(id="org_other", name="Other Trading Co"))
-    await session.flush()
-    return DEMO_ORGANIZATION_ID

@@ -17,16 +17,15 @@ import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Browser, Page, async_playwright
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from tests.helpers import AppFactory, open_client
+from tests.helpers import AppFactory, empty_tables, open_client
 from tests.platform.test_config import STAGING_SECRETS
 
 from sivug.accounts.auth import DEV_COOKIE
 from sivug.accounts.service import DEMO_ORGANIZATION_ID, seed_demo
 from sivug.app import create_app
 from sivug.books.service import ensure_builtin_books
-from sivug.models import Base, Membership, Organization, Role, User
+from sivug.models import Membership, Organization, Role, User
 from sivug.platform.config import Settings
 from sivug.platform.db import session_factory, session_scope
 
@@ -180,14 +179,7 @@ async def live_server(
     finally:
         server.should_exit = True
         await task
-        tables = [t.name for t in Base.metadata.sorted_tables] + [
-            "procrastinate_jobs",
-            "procrastinate_events",
-            "procrastinate_periodic_defers",
-            "procrastinate_workers",
-        ]
-        async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        await empty_tables(engine)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

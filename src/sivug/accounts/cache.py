@@ -153,3 +153,8 @@ def _forget_flushed(session: Session, _context: Any) -> None:
         elif isinstance(obj, User):
             for cache in _caches:
                 cache.forget_user(obj.id)
+
+
+#: For callers without a process cache (jobs, the CLI): never live, so every lookup reads the
+#: database.
+UNCACHED = AccountsCache(None)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sivug.accounts import repository
-from sivug.accounts.cache import AccountsCache
+from sivug.accounts.cache import UNCACHED, AccountsCache
 from sivug.accounts.repository import KeyIdentity
 from sivug.books.service import BookCache
 from sivug.models import ApiKey, Invitation, Membership, Organization, Role, User
@@ -132,19 +132,15 @@ async def authenticate_api_key(
     """The key's identity if it is valid: not revoked, its organization not deleted. Its
     last-used time is written at most once a minute."""
     key_hash = hash_key(key)
-    identity = await (
-        cache.api_key(session, key_hash)
-        if cache is not None
-        else repository.api_key_identity(session, key_hash)
-    )
+    lookups = cache or UNCACHED
+    identity = await lookups.api_key(session, key_hash)
     if identity is None:
         return None
     now = repository.now()
     if identity.last_used_at is None or now - identity.last_used_at > API_KEY_TOUCH_INTERVAL:
         await repository.touch_api_key(session, identity.id, now)
         identity = replace(identity, last_used_at=now)
-        if cache is not None:
-            cache.key_used(key_hash, identity)
+        lookups.key_used(key_hash, identity)
     return identity
 
 

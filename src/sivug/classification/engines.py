@@ -11,6 +11,7 @@ from sivug.books.service import BookCache
 from sivug.classification import repository
 from sivug.engine import Engine, Precedent
 from sivug.models import Precedent as PrecedentRow
+from sivug.platform.jobs import JobResources
 from sivug.platform.logging import get_logger
 from sivug.platform.memory import settle_long_lived
 
@@ -28,6 +29,15 @@ def as_engine_precedent(row: PrecedentRow) -> Precedent:
         organization_id=row.organization_id,
         reference=row.reference,
     )
+
+
+def worker_engines(res: JobResources) -> EngineCache:
+    """The worker process's engine cache (every domain's jobs share it), built on first use."""
+    cache = res.extras.get("engines")
+    if not isinstance(cache, EngineCache):
+        cache = EngineCache()
+        res.extras["engines"] = cache
+    return cache
 
 
 class EngineCache:

@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sivug.accounts import repository as accounts
-from sivug.accounts.cache import AccountsCache
+from sivug.accounts.cache import UNCACHED, AccountsCache
 from sivug.books.service import SYSTEM_DEFAULT_BOOK
 from sivug.classification import repository
 from sivug.classification.engines import EngineCache
@@ -73,20 +72,13 @@ async def resolve_book_id(
     the system default. ``cache`` (web processes) answers the preferences from memory."""
     if requested:
         return requested
+    lookups = cache or UNCACHED
     if user_id:
-        preferred = await (
-            cache.user_preferred_book(session, user_id)
-            if cache is not None
-            else accounts.user_preferred_book(session, user_id)
-        )
+        preferred = await lookups.user_preferred_book(session, user_id)
         if preferred:
             return preferred
     if organization_id:
-        default = await (
-            cache.organization_default_book(session, organization_id)
-            if cache is not None
-            else accounts.organization_default_book(session, organization_id)
-        )
+        default = await lookups.organization_default_book(session, organization_id)
         if default:
             return default
     return SYSTEM_DEFAULT_BOOK

@@ -6,21 +6,12 @@ import uuid
 
 from procrastinate import JobContext
 
-from sivug.classification.engines import EngineCache
+from sivug.classification.engines import worker_engines
 from sivug.classification.list_service import advance_list, pending_items
-from sivug.platform.jobs import BACKOFF, JobResources, registry, resources
+from sivug.platform.jobs import BACKOFF, registry, resources
 from sivug.platform.logging import get_logger
 
 log = get_logger(__name__)
-
-
-def engine_cache(res: JobResources) -> EngineCache:
-    """One engine cache per worker process, built on first use."""
-    cache = res.extras.get("engines")
-    if not isinstance(cache, EngineCache):
-        cache = EngineCache()
-        res.extras["engines"] = cache
-    return cache
 
 
 @registry.task(name="lists.process", pass_context=True, retry=BACKOFF)
@@ -28,7 +19,7 @@ async def process_list(context: JobContext, list_id: str) -> None:
     """Classify an uploaded list in batches, committing progress after each, so a crashed
     worker's successor resumes where it stopped."""
     res = resources(context)
-    engines = engine_cache(res)
+    engines = worker_engines(res)
     key = uuid.UUID(list_id)
     async with res.session() as session:
         items = await pending_items(session, key)

@@ -32,7 +32,7 @@ from sivug.channels.email.parsing import (
 )
 from sivug.channels.email.vendors import body_digest
 from sivug.classification import service as classification
-from sivug.classification.engines import EngineCache
+from sivug.classification.engines import EngineCache, worker_engines
 from sivug.models import (
     EmailDeliveryEvent,
     EmailMessage,
@@ -57,15 +57,6 @@ UNKNOWN_PER_ADDRESS = 1
 UNKNOWN_PER_DOMAIN = 5
 SIGNUP_URL = "https://sivug.app/signup"
 DEFAULT_BRAND = {"name": "Sivug", "color": "#0b5cad", "logo_url": None}
-
-
-def engine_cache(res: JobResources) -> EngineCache:
-    """One engine cache per worker process (shared with the other domains' jobs)."""
-    cache = res.extras.get("engines")
-    if not isinstance(cache, EngineCache):
-        cache = EngineCache()
-        res.extras["engines"] = cache
-    return cache
 
 
 @dataclass(frozen=True)
@@ -183,7 +174,7 @@ async def handle_inbound(session: AsyncSession, event: InboundEvent, res: JobRes
     inbound.user_id = identity.user.id if identity.user else None
     await repository.add_inbound(session, inbound)
 
-    engines = engine_cache(res)
+    engines = worker_engines(res)
     thread = [m for m in [parsed.in_reply_to, *parsed.references] if m]
     previous = await repository.reply_in_thread(session, thread)
     outcome: _Outcome | None = None
