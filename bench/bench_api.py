@@ -12,6 +12,10 @@ population sending at that rate). Latency is measured by wrk from each request's
 the server falls behind, requests are not sent at their slot (coordinated omission), so the
 open-loop figures hold only while the served rate equals the offered rate.
 
+After the run it counts the rows stored (through the CSV export; fewer rows than answered
+requests fails the run) and, as a reference for the machine's speed that day, runs the same
+wrk against `/healthz` (this machine has measured anywhere from 2,500 to 9,000 req/s there).
+
 Run: `.venv/bin/python bench/bench_api.py [--seconds 20] [--connections 50] [--rate 200]`
 (needs `wrk`: `apt-get install wrk`).
 """
@@ -19,6 +23,8 @@ Run: `.venv/bin/python bench/bench_api.py [--seconds 20] [--connections 50] [--r
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import re
@@ -181,6 +187,19 @@ def main() -> None:
                 text=True,
                 check=True,
             ).stdout
+            # Every answered request must have left its row: count them through the export.
+            export = httpx.get(
+                f"{base}/api/v1/classifications/export.csv", headers=headers, timeout=120
+            )
+            export.raise_for_status()
+            stored = len(list(csv.reader(io.StringIO(export.text)))) - 1 - len(DESCRIPTIONS)
+            # The machine's speed that day: the same wrk against /healthz (no work behind it).
+            reference = subprocess.run(
+                ["wrk", "-t2", f"-c{args.connections}", "-d5s", f"{base}/healthz"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=60)
@@ -195,6 +214,11 @@ def main() -> None:
         f"p95 {float(p95):.1f} ms, p99 {float(p99):.1f} ms, max {float(worst):.1f} ms, "
         f"errors {errors} (targets: p95 <= 100 ms, >= 200 requests/s)"
     )
+    print(f"rows stored: {stored} for {requests} answered requests")
+    healthz = re.search(r"Requests/sec:\s+([0-9.]+)", reference)
+    print(f"machine reference: GET /healthz {float(healthz.group(1)) if healthz else 0:.0f} req/s")
+    if stored < int(requests):
+        raise SystemExit("fewer rows stored than requests answered")
     sys.stdout.flush()
 
 
