@@ -66,6 +66,46 @@ def test_category_names_the_product_among_title_nouns(hs_engine: Engine) -> None
     assert hs_engine.classify(title, category).code == "851672"
 
 
+def test_a_product_noun_before_another_qualifies_it(hs_engine: Engine) -> None:
+    # "battery" alone is a battery (8506); before "drill" it says what drives the drill.
+    assert hs_engine.classify("battery drill").code == "846721"
+    assert hs_engine.classify("battery").alternatives[0].code.startswith("8506")
+    # "lip balm" is one lexicon term: not qualified by the word after it.
+    query = build_query("Lip Balm Beeswax", None, default_lexicon())
+    balm = next(m for m in query.matches if m.text == "lip balm")
+    assert balm.weight > 1.0
+
+
+def test_the_heading_whose_book_text_names_the_product_comes_first(hs_engine: Engine) -> None:
+    # The spices line of the lexicon lists 0905 (vanilla) to 0910; the book names turmeric
+    # under 0910 only.
+    assert hs_engine.classify("Organic Turmeric Powder 1 lb").code == "091030"
+
+
+def test_the_gender_said_picks_the_heading(hs_engine: Engine) -> None:
+    # Garments read women's by default (Note 9 to Chapters 61/62); "Men's" says otherwise.
+    title = "Hooded Down Puffer Jacket Duck Down Woven Nylon Shell Winter Coat"
+    assert hs_engine.classify(f"Men's {title}").code == "620140"
+    assert hs_engine.classify(f"Women's {title}").code == "620240"
+
+
+@pytest.mark.parametrize(
+    ("description", "code"),
+    [
+        ("DJI Mini Camera Drone 4K", "8806"),  # unmanned aircraft, new in HS 2022
+        ("Natural Rubber Dog Chew Toy", "4016"),  # pet toys go by material, not 9503
+        ("Plastic squeaky dog toy", "3926"),
+        ("Square D 20 Amp Single-Pole Circuit Breaker", "8536"),  # not over 1000 V
+        ("Kerosene Hurricane Lantern", "9405"),  # non-electric: not a torch
+        ("Arm & Hammer Pure Baking Soda 4 lb", "2836"),
+        ("Bambu Lab A1 Mini 3D Printer", "8485"),  # additive manufacturing, HS 2022
+    ],
+)
+def test_lexicon_readings(hs_engine: Engine, description: str, code: str) -> None:
+    result = hs_engine.classify(description)
+    assert (result.code or "").startswith(code) or result.alternatives[0].code.startswith(code)
+
+
 def test_category_path_narrows_the_chapters_when_the_title_does_not(hs_engine: Engine) -> None:
     title = "ZX-200 Premium Formula 15kg"
     assert hs_engine.classify(title).code is None

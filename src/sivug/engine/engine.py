@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,7 @@ from sivug.engine.result import (
 from sivug.engine.text import stem, tokens
 from sivug.engine.vague import vagueness
 
-ENGINE_VERSION = "0.2.0"
+ENGINE_VERSION = "0.3.0"
 ENGINE_NAME = f"sivug-offline/{ENGINE_VERSION}"
 
 
@@ -100,6 +100,8 @@ _MATERIAL_WORDS = frozenset(
     }
 )
 _GENDER_WORDS = frozenset({"men", "women", "boy", "girl"})
+#: A gender word this strong was said (the title, the category, an attribute), not inferred.
+_GENDER_SAID = 0.8
 _ASSEMBLY = re.compile(r"\b(unassembled|disassembled|flat[- ]?pack|incomplete|unfinished)\b")
 _CODE = re.compile(r"^\d{2,10}$")
 
@@ -140,6 +142,7 @@ class Engine:
         self.precedents = PrecedentIndex()
         self._precedent_vocabulary: set[str] = set()
         self._named: dict[tuple[str, frozenset[str]], frozenset[int] | None] = {}
+        self._book_names: dict[tuple[str, frozenset[str]], bool] = {}
         self.materials = default_materials()
         self.taxonomy = default_taxonomy()
         self._residual_groups: dict[str, tuple[int | None, frozenset[str]]] = {}
@@ -319,8 +322,11 @@ class Engine:
         ix = self.index
         bm = ix.score(query.weights)
         lex: dict[int, float] = {}
+        gender = _said_gender(query.weights)
         for match in query.matches:
-            for code, prior in self._material_readings(match.entry.codes, query.weights):
+            codes = self._named_first(match.entry.codes, match.entry.focus)
+            codes = self._gender_first(codes, gender)
+            for code, prior in self._material_readings(codes, query.weights):
                 value = match.weight * prior
                 named = self._naming(code, match.entry.focus)
                 for i in ix.leaves_under(code):
@@ -391,6 +397,53 @@ class Engine:
                 prior *= self.tuning.material_default
             out.append((code, prior))
         return out
+
+    def _named_first(
+        self, codes: tuple[tuple[str, float], ...], focus: frozenset[str]
+    ) -> tuple[tuple[str, float], ...]:
+        """A lexicon line's headings, those whose lines in the book name the product first:
+        "turmeric" on the spices line (0905 ... 0910) reads 0910, whose text says turmeric,
+        before the line's default 0905."""
+        if len(codes) < 2 or not focus or any(len(code) != 4 for code, _ in codes):
+            return codes  # subheadings on a line are a broker's chosen defaults: kept
+        named = {code: self._book_names_under(code, focus) for code, _ in codes}
+        if not any(named.values()) or all(named.values()):
+            return codes
+        return _reordered(codes, lambda code: 0 if named[code] else 1)
+
+    def _gender_first(
+        self, codes: tuple[tuple[str, float], ...], gender: tuple[str, str] | None
+    ) -> tuple[tuple[str, float], ...]:
+        """A line's headings for the gender said first, the other gender's last: a line of
+        garments reads women's first (Note 9 to Chapters 61 and 62), "Men's puffer jacket"
+        reads 6201."""
+        if gender is None or len(codes) < 2:
+            return codes
+        said, other = gender
+        words = self.index.words
+
+        def rank(code: str) -> int:
+            own = words[code].positive if code in words else frozenset()
+            return 0 if said in own else 2 if other in own else 1
+
+        return _reordered(codes, rank)
+
+    def _book_names_under(self, code: str, focus: frozenset[str]) -> bool:
+        """Whether a line at or under ``code`` names the rarest word of ``focus`` in the book
+        ("turmeric" of "turmeric powder")."""
+        key = (code, focus)
+        known = self._book_names.get(key)
+        if known is None:
+            ix = self.index
+            rarest = max(sorted(focus), key=ix.idf_of)
+            known = code in self.book.lines and any(
+                rarest in ix.words[c].positive
+                for i in ix.leaves_under(code)
+                for c in ix.paths[i]
+                if c.startswith(code)
+            )
+            self._book_names[key] = known
+        return known
 
     def _naming(self, code: str, focus: frozenset[str]) -> frozenset[int] | None:
         """Leaves under ``code`` whose own lines (below ``code``) name one of ``focus``.
@@ -741,3 +794,22 @@ class Engine:
             book=self.book.id,
             answers=answers,
         )
+
+
+def _reordered(
+    codes: tuple[tuple[str, float], ...], rank: Callable[[str], int]
+) -> tuple[tuple[str, float], ...]:
+    """``codes`` sorted by ``rank`` (stable: the line's order within a rank), each taking the
+    prior of the place it moves to."""
+    order = sorted(codes, key=lambda c: rank(c[0]))
+    return tuple((code, prior) for (code, _), (_, prior) in zip(order, codes, strict=True))
+
+
+def _said_gender(weights: dict[str, float]) -> tuple[str, str] | None:
+    """("men", "women") when the description says men's or boys' (and not women's or
+    girls'), the reverse when it says women's or girls', else None."""
+    men = max(weights.get("men", 0.0), weights.get("boy", 0.0)) >= _GENDER_SAID
+    women = max(weights.get("women", 0.0), weights.get("girl", 0.0)) >= _GENDER_SAID
+    if men == women:
+        return None
+    return ("men", "women") if men else ("women", "men")

@@ -194,6 +194,8 @@ _DESCRIPTIVE = frozenset(
     }
 )
 _DESCRIPTIVE_FACTOR = 0.45
+#: A product noun directly followed by another product noun (the head) qualifies it.
+_QUALIFIER_FACTOR = 0.6
 #: The head noun of a title is looked for among its first content words.
 HEAD_WORDS = 6
 _MAX_LEXICON_LEN_BONUS = 0.75
@@ -207,6 +209,7 @@ class Word:
     position: int  # index among the words of its source
     factor: float  # source weight x zone (head or modifier)
     noise: bool  # marketing, colour, size, quantity, code
+    segment: int = 0  # index of the comma- or bracket-separated part it is in
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +243,7 @@ def _words(text: str, source: str) -> list[Word]:
     out: list[Word] = []
     base = SOURCE_WEIGHTS[source]
     position = 0
-    for segment in _SEGMENT_BREAK.split(text):
+    for part, segment in enumerate(_SEGMENT_BREAK.split(text)):
         factor = base
         raw = tokens(segment)
         for i, token in enumerate(raw):
@@ -258,7 +261,7 @@ def _words(text: str, source: str) -> list[Word]:
                     and raw[i + 1] in COLOURS
                 )
             )
-            out.append(Word(token, stem(token), source, position, factor, noise))
+            out.append(Word(token, stem(token), source, position, factor, noise, part))
             position += 1
     return out
 
@@ -308,12 +311,24 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
         early = set(content[:HEAD_WORDS]) if source == "description" else set(content)
         leading = [c for c in head_zone if c[0] in early] or head_zone
         rightmost = max(leading, key=lambda c: c[0])[0] if leading else -1
+        # A product noun right before another one qualifies it: a "battery drill" is a
+        # drill, a "wine glass" a glass.
+        starts = {c[0] for c in chosen}
         for i, length, entry in chosen:
             span_words = tuple(source_words[i : i + length])
             bonus = min(0.35 * (length - 1), _MAX_LEXICON_LEN_BONUS)
             weight = span_words[0].factor * (1.0 + bonus)
             if i == rightmost:
                 weight *= 1.15
+            after = i + 1
+            if (
+                i not in descriptive
+                and length == 1
+                and after in starts
+                and source_words[after].segment == source_words[i].segment
+                and source_words[after].factor == source_words[i].factor
+            ):
+                weight *= _QUALIFIER_FACTOR
             if products and i in descriptive:
                 weight *= _DESCRIPTIVE_FACTOR
             found.append(LexiconMatch(entry, span_words, weight))
