@@ -99,6 +99,10 @@ def test_the_gender_said_picks_the_heading(hs_engine: Engine) -> None:
         ("Kerosene Hurricane Lantern", "9405"),  # non-electric: not a torch
         ("Arm & Hammer Pure Baking Soda 4 lb", "2836"),
         ("Bambu Lab A1 Mini 3D Printer", "8485"),  # additive manufacturing, HS 2022
+        # footwear goes by the upper, whatever the sole is made of
+        ("Men's Leather Oxford Dress Shoes Lace Up Rubber Sole", "6403"),
+        ("Women's Pointed Toe Pumps High Heels PU Leather Party Shoes", "6402"),
+        ("Mesh running shoes breathable rubber sole", "6404"),
     ],
 )
 def test_lexicon_readings(hs_engine: Engine, description: str, code: str) -> None:
@@ -186,6 +190,19 @@ def test_ecommerce_benchmark_data_is_well_formed(hs_engine: Engine) -> None:
     assert not {i.id for i in dev} & {i.id for i in held}
     assert all(i.code in hs_engine.book.lines and len(i.code) == 6 for i in items)
     assert all(i.attributes.get("category") for i in items)
+
+
+def test_blind_benchmark_data_is_well_formed(hs_engine: Engine) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from bench import bench_ecommerce
+
+    items = bench_ecommerce.load(bench_ecommerce.BLIND)
+    dev, held = bench_ecommerce.split(items)
+    assert len(dev) >= 150
+    assert len(held) >= 150
+    assert len({i.id for i in items}) == len(items)
+    assert {i.split for i in items} == {"dev", "heldout"}
+    assert all(i.code in hs_engine.book.lines and len(i.code) == 6 for i in items)
 
 
 def test_question_options_follow_the_book_order(hs_engine: Engine) -> None:
