@@ -99,6 +99,11 @@ def test_the_gender_said_picks_the_heading(hs_engine: Engine) -> None:
         ("Kerosene Hurricane Lantern", "9405"),  # non-electric: not a torch
         ("Arm & Hammer Pure Baking Soda 4 lb", "2836"),
         ("Bambu Lab A1 Mini 3D Printer", "8485"),  # additive manufacturing, HS 2022
+        # invoice lines: trade shorthand for materials, "w/" for "with"
+        ("MS HEX NUT M12 GALVANISED", "731816"),
+        ("HDPE BAGS 50 MICRON", "3923"),
+        ("PP WOVEN SACKS 50KG", "630533"),
+        ("ASSY, BRAKE PAD W/ SHIMS FOR TOYOTA", "870830"),
         # footwear goes by the upper, whatever the sole is made of
         ("Men's Leather Oxford Dress Shoes Lace Up Rubber Sole", "6403"),
         ("Women's Pointed Toe Pumps High Heels PU Leather Party Shoes", "6402"),
@@ -108,6 +113,17 @@ def test_the_gender_said_picks_the_heading(hs_engine: Engine) -> None:
 def test_lexicon_readings(hs_engine: Engine, description: str, code: str) -> None:
     result = hs_engine.classify(description)
     assert (result.code or "").startswith(code) or result.alternatives[0].code.startswith(code)
+
+
+def test_words_written_without_vowels_are_read() -> None:
+    lexicon = default_lexicon()
+    query = build_query("Maybelline sky high mscr blk", None, lexicon)
+    assert "mascara" in [w.text for w in query.words]
+    assert [m.entry.codes[0][0] for m in query.matches] == ["330420"]
+    # a real word is not an abbreviation of a longer one, nor a word the book knows
+    assert "trims" not in [w.text for w in build_query("trams", None, lexicon).words]
+    known = build_query("lpstck", None, lexicon, known=lambda s: s == "lpstck")
+    assert [w.text for w in known.words] == ["lpstck"]
 
 
 def test_category_path_narrows_the_chapters_when_the_title_does_not(hs_engine: Engine) -> None:

@@ -174,7 +174,7 @@ class Engine:
         if _CODE.match(digits):
             codes = sorted(c for c in self.book.lines if c.startswith(digits))[:limit]
             return [v for v in (self.lookup(c) for c in codes) if v is not None]
-        query = build_query(text, None, self.lexicon)
+        query = build_query(text, None, self.lexicon, known=self._known)
         scores = self._scores(query, organization_id=None, restrict=())
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])[:limit]
         out: list[LineView] = []
@@ -198,7 +198,7 @@ class Engine:
         """Classify one description. ``answers`` (question id -> value) narrow the result."""
         answers = dict(answers or {})
         restrict, answer_texts = self._read_answers(answers)
-        query = build_query(description, attributes, self.lexicon, answer_texts)
+        query = build_query(description, attributes, self.lexicon, answer_texts, self._known)
 
         vague = vagueness(query, self._known) if not restrict else None
         if vague is not None:

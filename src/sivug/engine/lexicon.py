@@ -6,6 +6,7 @@ format. Terms are matched on stems over the words of a description, longest matc
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -50,6 +51,7 @@ class Lexicon:
         self.entries = entries
         self.max_len = max((len(k) for k in entries), default=1)
         self.vocabulary = {s for key in entries for s in key}
+        self.abbreviations = _abbreviations(w for e in entries.values() for w in e.words)
 
     @classmethod
     def parse(cls, text: str) -> Lexicon:
@@ -86,6 +88,25 @@ class Lexicon:
 
     def get(self, key: tuple[str, ...]) -> LexiconEntry | None:
         return self.entries.get(key)
+
+
+_VOWELS = frozenset("aeiou")
+
+
+def skeleton(word: str) -> str:
+    """The word without its vowels after the first letter: "mascara" -> "mscr"."""
+    return word[:1] + "".join(c for c in word[1:] if c not in _VOWELS)
+
+
+def _abbreviations(words: Iterable[str]) -> dict[str, str]:
+    """Skeleton -> the one lexicon word of at least 5 letters that has it ("lpstck" ->
+    "lipstick"). Shop tills and invoices drop the vowels of long words; a skeleton that
+    several words share is left out."""
+    found: dict[str, set[str]] = {}
+    for word in words:
+        if len(word) >= 5 and word.isalpha() and word.isascii():
+            found.setdefault(skeleton(word), set()).add(word)
+    return {k: next(iter(v)) for k, v in found.items() if len(v) == 1 and len(k) >= 4}
 
 
 @cache

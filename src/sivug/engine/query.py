@@ -10,13 +10,17 @@ describe another thing (a charger *for* a phone) and weigh less.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
-from sivug.engine.lexicon import Lexicon, LexiconEntry
+from sivug.engine.lexicon import Lexicon, LexiconEntry, skeleton
 from sivug.engine.text import COLOURS, STOPWORDS, is_noise, normalize, stem, tokens
 
 #: After these words the description talks about something else ("case for iPhone").
 _MODIFIER_START = frozenset({"for", "with", "compatible", "fits", "suitable", "including"})
+#: Invoice shorthand: "brake pad w/ shims", "w/o box".
+_WITHOUT = re.compile(r"\bw/o\b")
+_WITH = re.compile(r"\bw/")
 _SEGMENT_BREAK = re.compile(r"[,|;/()\[\]]|\s-\s|\s–\s")
 _IMITATION_LEATHER = re.compile(
     r"\b(?:pu|faux|vegan|synthetic|artificial|imitation|fake|eco|bonded)[\s-]+leather\b"
@@ -103,16 +107,19 @@ _EXPANSIONS_AS_WRITTEN: dict[str, tuple[tuple[str, float], ...]] = {
     "silicon": (("plastic", 0.5),),
     "abs": (("plastic", 0.8),),
     "pvc": (("plastic", 0.8), ("polym", 0.3), ("vinyl", 0.3)),
-    "pp": (("plastic", 0.6),),
-    "pe": (("plastic", 0.6),),
+    "pp": (("plastic", 0.6), ("polypropylen", 0.6), ("propylen", 0.5)),
+    "pe": (("plastic", 0.6), ("polyethylen", 0.6), ("ethylen", 0.5)),
     "acryl": (("plastic", 0.4), ("synthet", 0.3)),
     "polycarbon": (("plastic", 0.7),),
     "resin": (("plastic", 0.5),),
     "vinyl": (("plastic", 0.6),),
     "eva": (("plastic", 0.6),),
     "tpu": (("plastic", 0.7),),
-    "polypropylen": (("plastic", 0.6),),
-    "polyethylen": (("plastic", 0.6),),
+    "polypropylen": (("plastic", 0.6), ("propylen", 0.6)),
+    "polyethylen": (("plastic", 0.6), ("ethylen", 0.6)),
+    # Trade abbreviations of invoice lines: galvanised iron, mild steel.
+    "gi": (("iron", 0.8), ("steel", 0.5), ("galvan", 0.5)),
+    "ms": (("steel", 0.5), ("iron", 0.4)),
     "wooden": (("wood", 0.9),),
     "oak": (("wood", 0.7),),
     "pine": (("wood", 0.6),),
@@ -240,6 +247,8 @@ class Query:
 def _words(text: str, source: str) -> list[Word]:
     """The words of ``text`` with their zone (head or modifier) and noise flag."""
     text = _IMITATION_LEATHER.sub(" leatherette ", normalize(text))
+    text = _WITHOUT.sub(" without ", text)
+    text = _WITH.sub(" with ", text)
     out: list[Word] = []
     base = SOURCE_WEIGHTS[source]
     position = 0
@@ -335,13 +344,33 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
     return found
 
 
+def _unabbreviated(word: Word, lexicon: Lexicon, known: Callable[[str], bool] | None) -> Word:
+    """A word written without its vowels ("mscr", "lpstck"), as the lexicon word it
+    abbreviates; any other word as it is."""
+    text = word.text
+    if word.noise or len(text) < 3 or not text.isalpha() or word.stem in lexicon.vocabulary:
+        return word
+    if known is not None and known(word.stem):
+        return word
+    if sum(c in "aeiou" for c in text[1:]) > 1:
+        return word
+    full = lexicon.abbreviations.get(skeleton(text))
+    if full is None or len(full) < len(text) + 2:  # "trams" is not "trims"
+        return word
+    return replace(word, text=full, stem=stem(full))
+
+
 def build_query(
     description: str,
     attributes: dict[str, str] | None,
     lexicon: Lexicon,
     extra_answers: list[str] | None = None,
+    known: Callable[[str], bool] | None = None,
 ) -> Query:
-    """Parse the description, the attributes and free-text answers into a :class:`Query`."""
+    """Parse the description, the attributes and free-text answers into a :class:`Query`.
+
+    ``known`` says whether a stem is a word of the book (or of anything else the caller
+    knows): such a word is never read as an abbreviation."""
     query = Query(description)
     query.words += _words(description, "description")
     for key, value in (attributes or {}).items():
@@ -359,6 +388,7 @@ def build_query(
             query.words += _words(value, "attribute")
     for answer in extra_answers or []:
         query.words += _words(answer, "answer")
+    query.words = [_unabbreviated(w, lexicon, known) for w in query.words]
 
     for w in query.words:
         if w.noise:

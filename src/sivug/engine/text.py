@@ -508,6 +508,10 @@ _CODELIKE = re.compile(r"^(?=.*\d)(?=.*[a-z])[a-z0-9]{3,}$")
 
 #: Spelling variants folded before stemming (US/UK, common shop spellings).
 VARIANTS = {
+    # Trade shorthand on invoices: steel grades, polyethylene grades, assemblies.
+    **dict.fromkeys(("ss", "ss201", "ss304", "ss316", "ss430", "sus304", "sus316"), "stainless"),
+    **dict.fromkeys(("hdpe", "ldpe", "lldpe"), "polyethylene"),
+    "assy": "assembly",
     "tshirt": "tshirt",
     "tshirts": "tshirt",
     "tee": "tshirt",
