@@ -99,6 +99,9 @@ def test_the_gender_said_picks_the_heading(hs_engine: Engine) -> None:
         ("Kerosene Hurricane Lantern", "9405"),  # non-electric: not a torch
         ("Arm & Hammer Pure Baking Soda 4 lb", "2836"),
         ("Bambu Lab A1 Mini 3D Printer", "8485"),  # additive manufacturing, HS 2022
+        # a gemstone after the product is its shade; "battery operated" is how it runs
+        ("MAC Matte Lipstick Ruby Woo", "3304"),
+        ("Portable AM FM Transistor Radio Battery Operated Loud Speaker", "8527"),
         # invoice lines: trade shorthand for materials, "w/" for "with"
         ("MS HEX NUT M12 GALVANISED", "731816"),
         ("HDPE BAGS 50 MICRON", "3923"),

@@ -198,9 +198,14 @@ _DESCRIPTIVE = frozenset(
         *("appl", "cherri", "strawberri", "vanilla", "lemon", "orang", "peach", "coconut"),
         *("honey", "caramel", "mint", "banana", "mango", "raspberri", "lavend", "rose"),
         *("charcoal", "salt", "sugar", "milk", "cream", "chocol", "coffe", "tea", "water"),
+        # gemstones: the stone of a jewel, or a shade ("Lipstick Ruby Woo", "Emerald Dress")
+        *("rubi", "emerald", "sapphir", "pearl", "jade", "coral", "amber", "ivori"),
+        *("turquois", "onyx", "topaz", "amethyst", "garnet", "opal"),
     }
 )
 _DESCRIPTIVE_FACTOR = 0.45
+#: "Battery operated", "solar powered": what drives the product, not the product.
+_DRIVEN = frozenset({"operated", "powered", "driven", "charged", "heated", "assisted"})
 #: A product noun directly followed by another product noun (the head) qualifies it.
 _QUALIFIER_FACTOR = 0.6
 #: The head noun of a title is looked for among its first content words.
@@ -310,7 +315,17 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
             continue
 
         descriptive = {
-            i for i, length, _ in chosen if length == 1 and source_words[i].stem in _DESCRIPTIVE
+            i
+            for i, length, _ in chosen
+            if length == 1
+            and (
+                source_words[i].stem in _DESCRIPTIVE
+                or (
+                    i + 1 < len(source_words)
+                    and source_words[i + 1].text in _DRIVEN
+                    and source_words[i + 1].segment == source_words[i].segment
+                )
+            )
         }
         products = [c for c in chosen if c[0] not in descriptive]
         head_zone = [c for c in products if source_words[c[0]].factor >= SOURCE_WEIGHTS[source]]
@@ -334,6 +349,7 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
                 i not in descriptive
                 and length == 1
                 and after in starts
+                and after not in descriptive
                 and source_words[after].segment == source_words[i].segment
                 and source_words[after].factor == source_words[i].factor
             ):
