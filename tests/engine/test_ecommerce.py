@@ -102,6 +102,10 @@ def test_the_gender_said_picks_the_heading(hs_engine: Engine) -> None:
         # a gemstone after the product is its shade; "battery operated" is how it runs
         ("MAC Matte Lipstick Ruby Woo", "3304"),
         ("Portable AM FM Transistor Radio Battery Operated Loud Speaker", "8527"),
+        # a vehicle named: the lexicon's "car ..." reading, unless the plain one is finer
+        ("Radiator Replacement for Honda Accord 2.4L Aluminum Core", "870891"),
+        ("Double panel radiator for central heating 600x1000", "7322"),
+        ("Alternator Replacement for Chevy Silverado 145 Amp", "851150"),
         # invoice lines: trade shorthand for materials, "w/" for "with"
         ("MS HEX NUT M12 GALVANISED", "731816"),
         ("HDPE BAGS 50 MICRON", "3923"),

@@ -18,6 +18,17 @@ from sivug.engine.text import COLOURS, STOPWORDS, is_noise, normalize, stem, tok
 
 #: After these words the description talks about something else ("case for iPhone").
 _MODIFIER_START = frozenset({"for", "with", "compatible", "fits", "suitable", "including"})
+#: Words that put a description in a vehicle ("Radiator for Honda Accord"): makes, by stem.
+_VEHICLE = frozenset(
+    stem(w)
+    for w in (
+        *("car", "cars", "auto", "automotive", "vehicle", "truck", "suv", "pickup", "van"),
+        *("toyota", "honda", "ford", "bmw", "audi", "mercedes", "nissan", "hyundai", "kia"),
+        *("volkswagen", "vw", "chevrolet", "chevy", "mazda", "subaru", "lexus", "jeep"),
+        *("dodge", "tesla", "volvo", "peugeot", "renault", "fiat", "skoda", "opel", "gmc"),
+        *("mitsubishi", "infiniti", "acura", "porsche", "citroen", "vauxhall", "landrover"),
+    )
+)
 #: Invoice shorthand: "brake pad w/ shims", "w/o box".
 _WITHOUT = re.compile(r"\bw/o\b")
 _WITH = re.compile(r"\bw/")
@@ -376,6 +387,17 @@ def _unabbreviated(word: Word, lexicon: Lexicon, known: Callable[[str], bool] | 
     return replace(word, text=full, stem=stem(full))
 
 
+def _for_vehicles(match: LexiconMatch, lexicon: Lexicon) -> LexiconMatch:
+    """In a description about a vehicle, "radiator" reads as the lexicon's "car radiator"."""
+    key = tuple(w.stem for w in match.words)
+    if key and key[0] in _VEHICLE:
+        return match
+    entry = lexicon.get(("car", *key))
+    if entry is None or match.entry.codes[0][0].startswith(entry.codes[0][0]):
+        return match  # no car reading, or a less precise one ("alternator" is 851150)
+    return LexiconMatch(entry, match.words, match.weight)
+
+
 def build_query(
     description: str,
     attributes: dict[str, str] | None,
@@ -413,6 +435,8 @@ def build_query(
         for extra, weight in EXPANSIONS.get(w.stem, ()):
             query.weights[extra] = max(query.weights.get(extra, 0.0), w.factor * weight)
     query.matches = _corroborate(_match_lexicon(query.words, lexicon))
+    if any(w.stem in _VEHICLE for w in query.words):
+        query.matches = [_for_vehicles(m, lexicon) for m in query.matches]
     query.is_set = any(t in _SET_WORDS for t in tokens(description))
     query.fabric = _fabric(query.words)
     return query
