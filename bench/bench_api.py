@@ -13,8 +13,9 @@ the server falls behind, requests are not sent at their slot (coordinated omissi
 open-loop figures hold only while the served rate equals the offered rate.
 
 After the run it counts the rows stored (through the CSV export; fewer rows than answered
-requests fails the run) and, as a reference for the machine's speed that day, runs the same
-wrk against `/healthz` (this machine has measured anywhere from 2,500 to 9,000 req/s there).
+requests fails the run, and so does any error in the server's log) and, as a reference for
+the machine's speed that day, runs the same wrk against `/healthz` (this machine has
+measured anywhere from 2,500 to 9,000 req/s there).
 
 Run: `.venv/bin/python bench/bench_api.py [--seconds 20] [--connections 50] [--rate 200]`
 (needs `wrk`: `apt-get install wrk`).
@@ -134,12 +135,13 @@ def main() -> None:
             SIVUG_WEB_WORKERS=str(args.web_workers),
         )
         out = Path(tmp) / "stdout.txt"
-        with out.open("wb") as stdout:
+        errors_log = Path(tmp) / "stderr.txt"
+        with out.open("wb") as stdout, errors_log.open("wb") as stderr:
             server = subprocess.Popen(
                 [str(ROOT / ".venv" / "bin" / "sivug"), "run", "--no-worker"],
                 env=env,
                 stdout=stdout,
-                stderr=subprocess.DEVNULL,
+                stderr=stderr,
             )
         try:
             base = f"http://127.0.0.1:{port}"
@@ -200,9 +202,13 @@ def main() -> None:
                 text=True,
                 check=True,
             ).stdout
+        except Exception:
+            print(errors_log.read_text(errors="replace")[-8000:], file=sys.stderr)
+            raise
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=60)
+        logged_errors = errors_log.read_text(errors="replace").count('"level": "error"')
     line = next(row for row in result.splitlines() if row.startswith("RESULT"))
     _, requests, micros, p50, p95, p99, worst, errors = line.split()
     seconds = int(micros) / 1e6
@@ -219,6 +225,8 @@ def main() -> None:
     print(f"machine reference: GET /healthz {float(healthz.group(1)) if healthz else 0:.0f} req/s")
     if stored < int(requests):
         raise SystemExit("fewer rows stored than requests answered")
+    if logged_errors:
+        raise SystemExit(f"the server logged {logged_errors} errors during the run")
     sys.stdout.flush()
 
 

@@ -24,6 +24,7 @@ async def open_client(
     async with app.router.lifespan_context(app):
         if sessions is not None:
             app.state.sessions = sessions
+            app.state.writer_sessions = sessions
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client

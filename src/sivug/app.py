@@ -70,8 +70,12 @@ def create_app(
         changes = ChangeFeed(database_url)
         app.state.accounts_cache = AccountsCache(changes)
         await changes.start()
-        # Read at each batch: tests replace app.state.sessions after start-up.
-        app.state.classification_writer = ClassificationWriter(lambda: app.state.sessions)
+        # Its own pool too: requests hold main-pool connections while they wait for their
+        # batch, so a writer drawing on that pool deadlocked once 20 requests waited.
+        writer_engine = create_engine(database_url, pool_size=2, max_overflow=0)
+        app.state.writer_sessions = session_factory(writer_engine)
+        # Read at each batch: tests replace the factories after start-up.
+        app.state.classification_writer = ClassificationWriter(lambda: app.state.writer_sessions)
         app.state.llm = build_llm_service(settings)  # None: no provider, the engine answers
         log.info("app.started", env=settings.env)
         try:
@@ -80,6 +84,7 @@ def create_app(
             if app.state.llm is not None:
                 await app.state.llm.close()
             await app.state.classification_writer.close()
+            await writer_engine.dispose()
             await changes.stop()
             await app.state.rate_limiter.close()
             await limiter_engine.dispose()

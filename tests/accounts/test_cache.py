@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from sivug.accounts import repository
 from sivug.accounts.cache import AccountsCache
-from sivug.accounts.service import create_api_key, hash_key
+from sivug.accounts.service import authenticate_api_key, create_api_key, hash_key
 from sivug.books.service import ensure_builtin_books
 from sivug.classification.service import resolve_book_id
 from sivug.models import ApiKey, Organization, User
@@ -205,3 +207,45 @@ async def test_this_process_forgets_its_own_change_before_it_commits(
     organization.default_book = "EU-CN"
     await session.flush()
     assert await cache.organization_default_book(session, "org_flush") == "EU-CN"
+
+
+async def test_recording_a_key_use_never_waits_on_another_transaction(
+    committed_db: AsyncEngine, demo_key: str
+) -> None:
+    # Another request (another process) is writing the key's row and has not committed:
+    # this request must not wait for it with a pooled connection checked out.
+    async with committed_db.connect() as other:
+        await other.execute(update(ApiKey).values(last_used_at=None))  # row locked, uncommitted
+        async with session_scope(session_factory(committed_db)) as session:
+            identity = await asyncio.wait_for(
+                authenticate_api_key(session, demo_key, AccountsCache(None)), timeout=5
+            )
+        assert identity is not None
+        await other.rollback()
+
+
+async def test_concurrent_requests_of_a_process_record_a_use_once(
+    committed_db: AsyncEngine, demo_key: str, feed: ChangeFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = AccountsCache(feed)
+    await feed.start()
+    factory = session_factory(committed_db)
+
+    async def request() -> None:
+        async with session_scope(factory) as session:
+            assert await authenticate_api_key(session, demo_key, cache) is not None
+
+    await request()  # cached, with its last-used time just written
+    later = repository.now() + timedelta(minutes=2)
+    monkeypatch.setattr(repository, "now", lambda: later)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(committed_db.sync_engine, "before_cursor_execute", count)
+    try:  # a minute on, the cached time is stale for 20 concurrent requests at once
+        await asyncio.gather(*(request() for _ in range(20)))
+    finally:
+        event.remove(committed_db.sync_engine, "before_cursor_execute", count)
+    assert sum(s.lstrip().startswith("UPDATE api_keys") for s in statements) == 1

@@ -9,10 +9,13 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from tests.helpers import AppFactory, open_client
 
+from sivug.accounts.service import create_api_key
 from sivug.books.service import ensure_builtin_books
 from sivug.classification.writer import ClassificationWriter
 from sivug.models import Classification, Organization
+from sivug.platform.config import Settings
 from sivug.platform.db import session_factory, session_scope
 
 ORG = "org_writer"
@@ -100,3 +103,37 @@ async def test_one_bad_row_fails_alone(
     )
     assert [isinstance(r, Exception) for r in results] == [False, False, True, False, False, False]
     assert await count_rows(committed_db) == 5
+
+
+async def test_requests_holding_every_pooled_connection_still_get_their_rows_written(
+    make_app: AppFactory, settings: Settings, stored: async_sessionmaker[AsyncSession]
+) -> None:
+    """Each request below reads its API key from the database (a cold cache) and keeps that
+    connection until its row is committed; with one connection in the request pool, a writer
+    drawing on the same pool would wait for it forever (it used to, until the pool's 30 s
+    timeout answered 500)."""
+    async with session_scope(stored) as session:
+        _, key = await create_api_key(session, organization_id=ORG, name="k", created_by=None)
+    small = settings.model_copy(
+        update={
+            "database": settings.database.model_copy(update={"pool_size": 1, "max_overflow": 0})
+        }
+    )
+    async for client in open_client(make_app(settings=small)):
+        responses = await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    client.post(
+                        "/api/v1/classifications",
+                        json={"description": f"cotton t-shirt {i}"},
+                        headers={"Authorization": f"Bearer {key}"},
+                    )
+                    for i in range(6)
+                )
+            ),
+            timeout=20,
+        )
+        assert [r.status_code for r in responses] == [201] * 6
+    async with stored() as session:
+        count = await session.scalar(select(func.count()).select_from(Classification))
+    assert count == 6

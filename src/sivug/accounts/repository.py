@@ -119,7 +119,17 @@ async def api_key(session: AsyncSession, organization_id: str, key_id: uuid.UUID
 
 
 async def touch_api_key(session: AsyncSession, key_id: uuid.UUID, when: datetime) -> None:
-    await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
+    """Set the key's last-used time, unless another transaction is writing the row (then
+    that one records the use: SKIP LOCKED, no waiting)."""
+    free = (
+        select(ApiKey.id).where(ApiKey.id == key_id).with_for_update(skip_locked=True)
+    ).scalar_subquery()
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == free)
+        .values(last_used_at=when)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def get_invitation(session: AsyncSession, invitation_id: str) -> Invitation | None:

@@ -138,9 +138,13 @@ async def authenticate_api_key(
         return None
     now = repository.now()
     if identity.last_used_at is None or now - identity.last_used_at > API_KEY_TOUCH_INTERVAL:
-        await repository.touch_api_key(session, identity.id, now)
+        # Recorded in the cache first, so the process's concurrent requests do not all write
+        # it; and written only when no other transaction holds the row: a request must never
+        # wait on another's lock with a pooled connection checked out (at 50 concurrent
+        # requests, waiters emptied the pool and the batch writer could not commit).
         identity = replace(identity, last_used_at=now)
         lookups.key_used(key_hash, identity)
+        await repository.touch_api_key(session, identity.id, now)
     return identity
 
 

@@ -7,8 +7,10 @@ while a batch is being written go together in the next one. A request is answere
 its row is committed, so nothing is acknowledged that could be lost; one bad row does not
 fail the others (a failed batch is retried row by row).
 
-The batch runs in its own session. The request that waits for it must not hold locks the
-INSERT needs: the classify endpoint writes nothing but an API key's last-used time before.
+The batch runs in its own session, from its own small connection pool (the app's
+``writer_sessions``): the requests waiting for it may hold every connection of the main pool.
+Nor may a waiting request hold locks the INSERT needs: the classify endpoint writes nothing
+but an API key's last-used time before, and that without waiting on any lock.
 """
 
 from __future__ import annotations
