@@ -249,3 +249,28 @@ async def test_concurrent_requests_of_a_process_record_a_use_once(
     finally:
         event.remove(committed_db.sync_engine, "before_cursor_execute", count)
     assert sum(s.lstrip().startswith("UPDATE api_keys") for s in statements) == 1
+
+
+async def test_an_expired_entry_is_read_again_by_one_request(
+    committed_db: AsyncEngine, demo_key: str, feed: ChangeFeed
+) -> None:
+    cache = AccountsCache(feed, ttl=0.0)  # every entry is expired as soon as it is stored
+    await feed.start()
+    factory = session_factory(committed_db)
+    async with factory() as session:
+        assert await cache.api_key(session, hash_key(demo_key)) is not None
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    async def lookup() -> None:
+        async with factory() as session:
+            assert await cache.api_key(session, hash_key(demo_key)) is not None
+
+    event.listen(committed_db.sync_engine, "before_cursor_execute", count)
+    try:
+        await asyncio.gather(*(lookup() for _ in range(20)))
+    finally:
+        event.remove(committed_db.sync_engine, "before_cursor_execute", count)
+    assert sum("FROM api_keys" in s for s in statements) == 1

@@ -47,6 +47,7 @@ class AccountsCache:
         self._keys: dict[str, tuple[KeyIdentity | None, float]] = {}  # by key hash
         self._organization_books: dict[str, tuple[str | None, float]] = {}
         self._user_books: dict[str, tuple[str | None, float]] = {}
+        self._refreshing: set[tuple[int, str]] = set()
         if feed is not None:
             feed.subscribe("api_keys", self.forget_api_key)
             feed.subscribe("organizations", self.forget_organization)
@@ -127,11 +128,35 @@ class AccountsCache:
             return await load()
         now = time.monotonic()
         found = entries.get(ident)
-        if found is not None and found[1] > now:
-            return found[0]
+        if found is not None:
+            if found[1] > now:
+                return found[0]
+            # Expired (the safety net, not an announced change): one request reads it again
+            # while the others go on with the value being refreshed, instead of every
+            # concurrent request taking a connection at the same moment.
+            refreshing = (id(entries), ident)
+            if refreshing in self._refreshing:
+                return found[0]
+            self._refreshing.add(refreshing)
+            try:
+                return await self._load(entries, ident, load, keep_none, now)
+            finally:
+                self._refreshing.discard(refreshing)
+        return await self._load(entries, ident, load, keep_none, now)
+
+    async def _load(
+        self,
+        entries: dict[str, tuple[T, float]],
+        ident: str,
+        load: Callable[[], Awaitable[T]],
+        keep_none: bool,
+        now: float,
+    ) -> T:
         generation = self._generation
         value = await load()
-        if (value is not None or keep_none) and generation == self._generation and self.usable:
+        if value is None and not keep_none:
+            entries.pop(ident, None)  # gone (a revoked key): no stale copy is served
+        elif generation == self._generation and self.usable:
             if len(entries) >= MAX_ENTRIES:
                 entries.clear()
             entries[ident] = (value, now + self._ttl)
