@@ -5,7 +5,8 @@ notification feed it is not used at all."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -42,17 +43,32 @@ async def demo_key(committed_db: AsyncEngine) -> str:
     return key
 
 
-def announced(feed: ChangeFeed, table: str) -> asyncio.Event:
-    """Set when the feed delivers a change of ``table`` (subscribed after the cache)."""
-    event = asyncio.Event()
-    feed.subscribe(table, lambda _ident: event.set())
-    return event
-
-
-async def in_another_process(engine: AsyncEngine, statement: str) -> None:
-    """A committed change made on another connection, as another web process would."""
+async def changed_elsewhere(
+    feed: ChangeFeed, engine: AsyncEngine, table: str, statement: str
+) -> None:
+    """Commit ``statement`` on another connection, as another web process would, and wait
+    until the feed has delivered the announcement of ``table`` (to the cache, subscribed
+    before this)."""
+    delivered = asyncio.Event()
+    feed.subscribe(table, lambda _ident: delivered.set())
     async with engine.begin() as conn:
         await conn.execute(text(statement))
+    await asyncio.wait_for(delivered.wait(), 5)
+
+
+@contextmanager
+def statements_run(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` sends while the block runs."""
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 async def revoke_unannounced(engine: AsyncEngine) -> None:
@@ -74,9 +90,9 @@ async def test_a_key_revoked_elsewhere_stops_working_on_the_announcement(
         identity = await cache.api_key(session, hash_key(demo_key))
     assert identity is not None
     assert identity.organization_id == ORG
-    changed = announced(feed, "api_keys")
-    await in_another_process(committed_db, "UPDATE api_keys SET revoked_at = now()")
-    await asyncio.wait_for(changed.wait(), 5)
+    await changed_elsewhere(
+        feed, committed_db, "api_keys", "UPDATE api_keys SET revoked_at = now()"
+    )
     async with sessions() as session:
         assert await cache.api_key(session, hash_key(demo_key)) is None
 
@@ -96,11 +112,12 @@ async def test_cached_answers_do_not_touch_the_database_until_a_change(
         await conn.execute(text("ALTER TABLE organizations ENABLE TRIGGER USER"))
     async with sessions() as session:
         assert await cache.organization_default_book(session, ORG) == "HS2022"
-    changed = announced(feed, "organizations")
-    await in_another_process(
-        committed_db, f"UPDATE organizations SET name = 'Renamed' WHERE id = '{ORG}'"
+    await changed_elsewhere(
+        feed,
+        committed_db,
+        "organizations",
+        f"UPDATE organizations SET name = 'Renamed' WHERE id = '{ORG}'",
     )
-    await asyncio.wait_for(changed.wait(), 5)
     async with sessions() as session:
         assert await cache.organization_default_book(session, ORG) == "X"
 
@@ -113,11 +130,12 @@ async def test_deleting_the_organization_invalidates_its_keys(
     sessions = session_factory(committed_db)
     async with sessions() as session:
         assert await cache.api_key(session, hash_key(demo_key)) is not None
-    changed = announced(feed, "organizations")
-    await in_another_process(
-        committed_db, f"UPDATE organizations SET deleted_at = now() WHERE id = '{ORG}'"
+    await changed_elsewhere(
+        feed,
+        committed_db,
+        "organizations",
+        f"UPDATE organizations SET deleted_at = now() WHERE id = '{ORG}'",
     )
-    await asyncio.wait_for(changed.wait(), 5)
     async with sessions() as session:
         assert await cache.api_key(session, hash_key(demo_key)) is None
 
@@ -136,11 +154,12 @@ async def test_user_preference_changed_elsewhere_is_used_next(
             )
 
     assert await book() == "HS2022"  # the organization's default
-    changed = announced(feed, "users")
-    await in_another_process(
-        committed_db, "UPDATE users SET preferred_book = 'EU-CN' WHERE id = 'user_cache'"
+    await changed_elsewhere(
+        feed,
+        committed_db,
+        "users",
+        "UPDATE users SET preferred_book = 'EU-CN' WHERE id = 'user_cache'",
     )
-    await asyncio.wait_for(changed.wait(), 5)
     assert await book() == "EU-CN"
 
 
@@ -238,16 +257,9 @@ async def test_concurrent_requests_of_a_process_record_a_use_once(
     await request()  # cached, with its last-used time just written
     later = repository.now() + timedelta(minutes=2)
     monkeypatch.setattr(repository, "now", lambda: later)
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(statement)
-
-    event.listen(committed_db.sync_engine, "before_cursor_execute", count)
-    try:  # a minute on, the cached time is stale for 20 concurrent requests at once
+    with statements_run(committed_db) as statements:
+        # a minute on, the cached time is stale for 20 concurrent requests at once
         await asyncio.gather(*(request() for _ in range(20)))
-    finally:
-        event.remove(committed_db.sync_engine, "before_cursor_execute", count)
     assert sum(s.lstrip().startswith("UPDATE api_keys") for s in statements) == 1
 
 
@@ -259,18 +271,11 @@ async def test_an_expired_entry_is_read_again_by_one_request(
     factory = session_factory(committed_db)
     async with factory() as session:
         assert await cache.api_key(session, hash_key(demo_key)) is not None
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(statement)
 
     async def lookup() -> None:
         async with factory() as session:
             assert await cache.api_key(session, hash_key(demo_key)) is not None
 
-    event.listen(committed_db.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements_run(committed_db) as statements:
         await asyncio.gather(*(lookup() for _ in range(20)))
-    finally:
-        event.remove(committed_db.sync_engine, "before_cursor_execute", count)
     assert sum("FROM api_keys" in s for s in statements) == 1

@@ -268,7 +268,7 @@ def _words(text: str, source: str) -> list[Word]:
     out: list[Word] = []
     base = SOURCE_WEIGHTS[source]
     position = 0
-    for part, segment in enumerate(_SEGMENT_BREAK.split(text)):
+    for segment_index, segment in enumerate(_SEGMENT_BREAK.split(text)):
         factor = base
         raw = tokens(segment)
         for i, token in enumerate(raw):
@@ -286,7 +286,7 @@ def _words(text: str, source: str) -> list[Word]:
                     and raw[i + 1] in COLOURS
                 )
             )
-            out.append(Word(token, stem(token), source, position, factor, noise, part))
+            out.append(Word(token, stem(token), source, position, factor, noise, segment_index))
             position += 1
     return out
 
@@ -331,11 +331,7 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
             if length == 1
             and (
                 source_words[i].stem in _DESCRIPTIVE
-                or (
-                    i + 1 < len(source_words)
-                    and source_words[i + 1].text in _DRIVEN
-                    and source_words[i + 1].segment == source_words[i].segment
-                )
+                or getattr(_next_in_phrase(source_words, i), "text", None) in _DRIVEN
             )
         }
         products = [c for c in chosen if c[0] not in descriptive]
@@ -355,20 +351,26 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
             weight = span_words[0].factor * (1.0 + bonus)
             if i == rightmost:
                 weight *= 1.15
-            after = i + 1
             if (
-                i not in descriptive
-                and length == 1
-                and after in starts
-                and after not in descriptive
-                and source_words[after].segment == source_words[i].segment
-                and source_words[after].factor == source_words[i].factor
+                length == 1
+                and i not in descriptive
+                and i + 1 in starts
+                and i + 1 not in descriptive
+                and _next_in_phrase(source_words, i) is not None
             ):
                 weight *= _QUALIFIER_FACTOR
             if products and i in descriptive:
                 weight *= _DESCRIPTIVE_FACTOR
             found.append(LexiconMatch(entry, span_words, weight))
     return found
+
+
+def _next_in_phrase(words: list[Word], i: int) -> Word | None:
+    """The word after ``words[i]`` when it is in the same phrase (segment and zone)."""
+    if i + 1 >= len(words):
+        return None
+    here, after = words[i], words[i + 1]
+    return after if (after.segment, after.factor) == (here.segment, here.factor) else None
 
 
 def _unabbreviated(word: Word, lexicon: Lexicon, known: Callable[[str], bool] | None) -> Word:
@@ -379,9 +381,10 @@ def _unabbreviated(word: Word, lexicon: Lexicon, known: Callable[[str], bool] | 
         return word
     if known is not None and known(word.stem):
         return word
-    if sum(c in "aeiou" for c in text[1:]) > 1:
+    written = skeleton(text)
+    if len(text) - len(written) > 1:  # more than one vowel after the first letter
         return word
-    full = lexicon.abbreviations.get(skeleton(text))
+    full = lexicon.abbreviations.get(written)
     if full is None or len(full) < len(text) + 2:  # "trams" is not "trims"
         return word
     return replace(word, text=full, stem=stem(full))
