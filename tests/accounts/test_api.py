@@ -52,6 +52,17 @@ async def test_bad_input_names_the_field(api: httpx.AsyncClient, tenants: dict[s
     )
     assert unknown_book.status_code == 404
     assert unknown_book.json()["error"] == "BookNotFound"
+    broken = await api.post(
+        "/api/v1/classifications",
+        content=b'{"description": "mug"',
+        headers={**key, "content-type": "application/json"},
+    )
+    assert broken.status_code == 422
+    assert broken.json()["error"] == "ValidationFailed"
+    assert "json" in broken.json()["detail"].lower()
+    # Who is calling is checked before what they sent.
+    anonymous = await api.post("/api/v1/classifications", content=b"{not json")
+    assert anonymous.status_code == 401
 
 
 async def test_history_filters_paginates_and_exports(
@@ -217,3 +228,8 @@ async def test_api_is_documented_by_openapi(api: httpx.AsyncClient, path: str) -
         "/api/v1/books/{book_id}/search",
     ]:
         assert route in spec["paths"], route
+    classify = spec["paths"]["/api/v1/classifications"]["post"]
+    body = classify["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["description"]
+    assert set(body["properties"]) == {"description", "attributes", "book"}
+    assert "201" in classify["responses"]

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import httpx
+from fastapi import Request
 from pydantic import BaseModel, Field
 from tests.helpers import AppFactory, open_client
 
 from sivug.models import AuditEntry
 from sivug.platform.dependencies import DbSession
 from sivug.platform.errors import Conflict
+from sivug.platform.http import documented_body, json_body
 
 
 async def test_healthz_says_the_process_is_up(client: httpx.AsyncClient) -> None:
@@ -59,6 +61,37 @@ async def test_malformed_request_names_the_field(make_app: AppFactory) -> None:
         )
         assert broken.status_code == 422
         assert broken.json()["error"] == "ValidationFailed"
+
+
+async def test_a_route_reading_its_own_body_answers_bad_input_like_fastapi(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+
+    @app.post("/validated")
+    async def validated(item: Item) -> dict[str, str]:
+        return {"description": item.description}
+
+    @app.post("/read", openapi_extra=documented_body(Item))
+    async def read(request: Request) -> dict[str, str]:
+        item = json_body(Item, await request.body())
+        return {"description": item.description}
+
+    async for client in open_client(app):
+        good = await client.post("/read", json={"description": "mug", "quantity": 2})
+        assert good.json() == {"description": "mug"}
+        for body in ({"description": "mug", "quantity": "many"}, {"quantity": 1}):
+            ours = await client.post("/read", json=body)
+            theirs = await client.post("/validated", json=body)
+            assert (ours.status_code, ours.json()) == (422, theirs.json())
+        broken = await client.post(
+            "/read", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert broken.status_code == 422
+        assert broken.json()["error"] == "ValidationFailed"
+        spec = (await client.get("/openapi.json")).json()
+        schema = spec["paths"]["/read"]["post"]["requestBody"]["content"]["application/json"]
+        assert schema["schema"]["required"] == ["description", "quantity"]
 
 
 async def test_app_errors_render_as_error_and_detail(make_app: AppFactory) -> None:

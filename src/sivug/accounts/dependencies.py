@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sivug.accounts.auth import CLERK_COOKIE, DEV_COOKIE, Credentials, Principal, authenticate
-from sivug.accounts.cache import AccountsCache
 from sivug.models import Role
 from sivug.platform.dependencies import DbSession
 
@@ -22,7 +22,9 @@ def credentials_of(request: Request) -> Credentials:
     )
 
 
-async def _principal(request: Request, session: DbSession) -> Principal:
+async def principal_of(request: Request, session: AsyncSession) -> Principal:
+    """Who is calling, counted against their rate limits: what ``Reader`` gives, for a route
+    that reads its request itself."""
     state = request.app.state
     principal = await authenticate(
         session,
@@ -40,6 +42,10 @@ async def _principal(request: Request, session: DbSession) -> Principal:
     )
     request.state.principal = principal
     return principal
+
+
+async def _principal(request: Request, session: DbSession) -> Principal:
+    return await principal_of(request, session)
 
 
 async def _writer(
@@ -62,12 +68,3 @@ Reader = Annotated[Principal, Depends(_principal, scope="function")]
 Writer = Annotated[Principal, Depends(_writer, scope="function")]
 #: Admins: settings, members, API keys, billing.
 Admin = Annotated[Principal, Depends(_admin, scope="function")]
-
-
-async def _accounts_cache(request: Request) -> AccountsCache:
-    cache: AccountsCache = request.app.state.accounts_cache
-    return cache
-
-
-#: The process's cache of API keys and book preferences.
-Accounts = Annotated[AccountsCache, Depends(_accounts_cache)]

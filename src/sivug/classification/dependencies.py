@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from sivug.classification.engines import EngineCache
-from sivug.classification.writer import ClassificationWriter
 from sivug.llm.service import LLMService
 
 
@@ -26,12 +25,3 @@ async def _llm(request: Request) -> LLMService | None:
 
 #: The LLM tier, or None when no provider is configured (the offline engine answers).
 Llm = Annotated[LLMService | None, Depends(_llm)]
-
-
-async def _batch_writer(request: Request) -> ClassificationWriter:
-    writer: ClassificationWriter = request.app.state.classification_writer
-    return writer
-
-
-#: The process's batching writer of classifications (the API's hot path).
-BatchWriter = Annotated[ClassificationWriter, Depends(_batch_writer)]

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from psycopg.types.json import Jsonb
+from sqlalchemy import JSON, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer, make_transient_to_detached
@@ -33,6 +34,19 @@ def _python_default(key: str) -> Callable[[], Any]:
 
 
 _DEFAULTS = {key: _python_default(key) for key in _CLASSIFICATION_ATTRIBUTES}
+_JSON_ATTRIBUTES = frozenset(
+    attr.key
+    for attr in Classification.__mapper__.column_attrs
+    if isinstance(attr.columns[0].type, JSON)
+)
+_INSERT_CLASSIFICATION = "INSERT INTO {} ({}) VALUES ({})".format(
+    Classification.__tablename__,
+    ", ".join(
+        Classification.__mapper__.column_attrs[key].columns[0].name
+        for key in _CLASSIFICATION_ATTRIBUTES
+    ),
+    ", ".join(["%s"] * len(_CLASSIFICATION_ATTRIBUTES)),
+)
 
 
 def description_hash(description: str) -> str:
@@ -97,20 +111,29 @@ async def add_classification(session: AsyncSession, row: Classification) -> None
 
 async def insert_classifications(session: AsyncSession, rows: list[Classification]) -> None:
     """One INSERT for new classifications (ids and times filled in here); the objects stay
-    outside the session."""
+    outside the session.
+
+    The API's busiest write: the statement goes to the driver as it is (one executemany in
+    the session's transaction), without the ORM's bulk-insert machinery, which cost the web
+    process more than the INSERT cost PostgreSQL."""
     now = utcnow()
+    params = []
     for row in rows:
         row.id = row.id or uuid.uuid4()
         row.created_at = row.created_at or now
         row.updated_at = row.updated_at or now
-    values = []
-    for row in rows:
         state = row.__dict__
         for key in _CLASSIFICATION_ATTRIBUTES:
             if key not in state:  # never set: its default, and known to be (no lazy load)
                 set_committed_value(row, key, _DEFAULTS[key]())
-        values.append({key: state[key] for key in _CLASSIFICATION_ATTRIBUTES})
-    await session.execute(insert(Classification), values)
+        params.append(
+            tuple(
+                Jsonb(state[key]) if key in _JSON_ATTRIBUTES else state[key]
+                for key in _CLASSIFICATION_ATTRIBUTES
+            )
+        )
+    connection = await session.connection()
+    await connection.exec_driver_sql(_INSERT_CLASSIFICATION, params)
 
 
 async def get_classification(

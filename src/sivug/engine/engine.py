@@ -22,10 +22,12 @@ correct heading is worth more than a wrong subheading.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sivug.engine.book import Book, TariffLine
@@ -146,6 +148,8 @@ class Engine:
         self.materials = default_materials()
         self.taxonomy = default_taxonomy()
         self._residual_groups: dict[str, tuple[int | None, frozenset[str]]] = {}
+        #: The parent line of each leaf ("" for a leaf at the top).
+        self._leaf_parent = [path[-2] if len(path) > 1 else "" for path in self.index.paths]
 
     # ------------------------------------------------------------------ precedents
     def add_precedents(self, precedents: Iterable[Precedent]) -> None:
@@ -220,9 +224,10 @@ class Engine:
 
         probs = self._probabilities(scores)
         mass: dict[str, float] = {}
+        get, paths = mass.get, self.index.paths
         for i, p in probs.items():
-            for ancestor in self.index.paths[i]:
-                mass[ancestor] = mass.get(ancestor, 0.0) + p
+            for ancestor in paths[i]:
+                mass[ancestor] = get(ancestor, 0.0) + p
 
         best_path = self._descend(mass)
         code: str | None = None
@@ -236,7 +241,7 @@ class Engine:
                 break  # the lines differ by material and the description names none: ask
             code = node
         by_level = {level_name(len(n)): round(mass[n], 4) for n in best_path}
-        ranked = sorted(probs.items(), key=lambda kv: -kv[1])[:5]
+        ranked = heapq.nlargest(5, probs.items(), key=itemgetter(1))
         alternatives = [
             Alternative(
                 self.index.leaves[i], round(p, 4), self.book.path_text(self.index.leaves[i])
@@ -351,24 +356,31 @@ class Engine:
         candidates = set(lex) | set(prec)
         if bm:
             top = max(bm.values())
-            candidates |= {i for i, v in bm.items() if v >= 0.25 * top}
+            floor = 0.25 * top
+            candidates |= {i for i, v in bm.items() if v >= floor}
         scores: dict[int, float] = {}
         total = ix.query_weight(query.weights)
         excluding = ix.excluding(query.weights)
+        # Every candidate (a hundred or more) passes here: names bound once, the checks that
+        # cannot apply to this query skipped whole.
+        bm_get, lex_get, prec_get = bm.get, lex.get, prec.get
+        special, parts, leaves = ix.special, ix.parts, ix.leaves
+        fabric = query.fabric
         for i in candidates:
-            if restrict and not all(ix.leaves[i].startswith(r) for r in restrict):
+            if restrict and not all(leaves[i].startswith(r) for r in restrict):
                 continue
-            if ix.special[i] and i not in lex and i not in prec:
+            if special[i] and i not in lex and i not in prec:
                 continue
-            score = t.bm25 * bm.get(i, 0.0) + t.lexicon * lex.get(i, 0.0)
-            score += t.precedent * prec.get(i, 0.0)
+            score = t.bm25 * bm_get(i, 0.0) + t.lexicon * lex_get(i, 0.0)
+            if prec:
+                score += t.precedent * prec_get(i, 0.0)
             if i in excluding:
                 score -= t.exclusion * ix.exclusion_penalty(i, query.weights, total)
-            if ix.parts[i] and not wants_parts:
+            if parts[i] and not wants_parts:
                 score -= t.parts
-            if query.fabric is not None and self._wrong_fabric(i, query.fabric):
+            if fabric is not None and self._wrong_fabric(i, fabric):
                 score -= t.fabric
-            if departments and any(ix.leaves[i].startswith(c) for c in departments):
+            if departments and any(leaves[i].startswith(c) for c in departments):
                 score += t.taxonomy
             scores[i] = score
         if t.residual:
@@ -483,7 +495,8 @@ class Engine:
     def _probabilities(self, scores: dict[int, float]) -> dict[int, float]:
         t = self.tuning
         top = max(max(scores.values()), t.null_score)
-        exps = {i: math.exp(t.temperature * (s - top)) for i, s in scores.items()}
+        temperature, exp = t.temperature, math.exp
+        exps = {i: exp(temperature * (s - top)) for i, s in scores.items()}
         total = sum(exps.values()) + math.exp(t.temperature * (t.null_score - top))
         return {i: e / total for i, e in exps.items()}
 
@@ -511,8 +524,9 @@ class Engine:
         "Polyester T-shirt": nothing says cotton (610910), so "of other textile materials"
         (610990) is the reading, not a coin toss between the two.
         """
-        ix = self.index
-        parents = {ix.paths[i][-2] for i in scores if len(ix.paths[i]) > 1}
+        leaf_parent = self._leaf_parent
+        parents = {leaf_parent[i] for i in scores}
+        parents.discard("")
         for parent in parents:
             siblings = self._residual_groups.get(parent)
             if siblings is None:
@@ -521,7 +535,7 @@ class Engine:
             residual, distinctive = siblings
             if residual is None or residual not in scores:
                 continue
-            if not any(s in distinctive for s in said):
+            if distinctive.isdisjoint(said):
                 scores[residual] += self.tuning.residual
 
     def _residual_group(self, parent: str) -> tuple[int | None, frozenset[str]]:

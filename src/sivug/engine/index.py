@@ -146,9 +146,11 @@ class BookIndex:
         if total <= 0.0:
             return {}
         scores: dict[int, float] = {}
+        get = scores.get  # the engine's innermost loop: names bound once
+        postings = self.postings
         for s, w in query.items():
-            for i, contribution in self.postings.get(s, ()):
-                scores[i] = scores.get(i, 0.0) + w * contribution
+            for i, contribution in postings.get(s, ()):
+                scores[i] = get(i, 0.0) + w * contribution
         return {i: v / total for i, v in scores.items()}
 
     def excluding(self, stems: Iterable[str]) -> set[int]:

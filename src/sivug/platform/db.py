@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -34,6 +36,12 @@ def libpq_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
+def json_dumps(value: Any) -> bytes:
+    """JSON for the database, by orjson (several times faster than ``json.dumps``); keys that
+    are not strings are written as strings, as ``json.dumps`` does."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
 def create_engine(
     url: str, *, pool_size: int = 10, max_overflow: int = 10, durable: bool = True
 ) -> AsyncEngine:
@@ -51,6 +59,8 @@ def create_engine(
         pool_recycle=3600,
         hide_parameters=True,  # bound values (descriptions, tokens) never reach an error text
         connect_args=connect_args,
+        json_serializer=json_dumps,
+        json_deserializer=orjson.loads,
     )
 
 
@@ -60,19 +70,33 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @asynccontextmanager
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A unit of work: commit on success, roll back on any error. Used by requests and jobs."""
+    """A unit of work: commit on success, roll back on any error. Used by requests and jobs.
+
+    A session that was never used (most API requests: keys, preferences and engines come from
+    the process's caches) is neither committed nor closed: both would begin and end an empty
+    transaction through SQLAlchemy's greenlet bridge, about 0.2 ms of a web process's CPU."""
     try:
-        async with factory() as session:
-            try:
-                yield session
+        session = factory()
+        try:
+            yield session
+            if _has_work(session):
                 await session.commit()
-            except BaseException:
+        except BaseException:
+            if _has_work(session):
                 await session.rollback()
-                raise
+            raise
+        finally:
+            if _has_work(session) or session.identity_map:
+                await session.close()
     except (OperationalError, DBAPIError) as exc:
         if _is_connection_error(exc):
             raise DatabaseUnavailable("The database is unreachable; try again shortly.") from exc
         raise
+
+
+def _has_work(session: AsyncSession) -> bool:
+    """A transaction is open, or objects wait to be written."""
+    return session.in_transaction() or bool(session.new or session.dirty or session.deleted)
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:
