@@ -15,7 +15,10 @@ open-loop figures hold only while the served rate equals the offered rate.
 After the run it counts the rows stored (through the CSV export; fewer rows than answered
 requests fails the run, and so does any error in the server's log) and, as a reference for
 the machine's speed that day, runs the same wrk against `/healthz` (this machine has
-measured anywhere from 2,500 to 9,000 req/s there).
+measured anywhere from 2,500 to 10,000 req/s there). It also prints how wrk's connections
+were spread over the web workers: each worker serves the connections it accepted, so in a
+closed loop the one holding more (28 of 50, say) answers them more slowly, and p95 is that
+worker's.
 
 Run: `.venv/bin/python bench/bench_api.py [--seconds 20] [--connections 50] [--rate 200]`
 (needs `wrk`: `apt-get install wrk`).
@@ -106,6 +109,21 @@ def free_port() -> int:
         return port
 
 
+def connections_per_process(port: int) -> list[int]:
+    """How the load's connections are spread over the web workers (each serves its own: the
+    worker holding more of them answers them more slowly), most first."""
+    listing = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    counts: dict[str, int] = {}
+    for pid in re.findall(r"pid=(\d+)", listing):
+        counts[pid] = counts.get(pid, 0) + 1
+    return sorted(counts.values(), reverse=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20)
@@ -171,7 +189,7 @@ def main() -> None:
             bodies = ",".join(json.dumps(json.dumps({"description": d})) for d in texts)
             script = Path(tmp) / "post.lua"
             script.write_text(LUA % (bodies, args.rate // 2))  # wrk runs two threads
-            result = subprocess.run(
+            load = subprocess.Popen(
                 [
                     "wrk",
                     "-t2",
@@ -185,10 +203,14 @@ def main() -> None:
                     str(script),
                     base,
                 ],
-                capture_output=True,
+                stdout=subprocess.PIPE,
                 text=True,
-                check=True,
-            ).stdout
+            )
+            time.sleep(min(2.0, args.seconds / 2))
+            split = connections_per_process(port)
+            result, _ = load.communicate()
+            if load.returncode != 0:
+                raise SystemExit(f"wrk failed ({load.returncode})")
             # Every answered request must have left its row: count them through the export.
             export = httpx.get(
                 f"{base}/api/v1/classifications/export.csv", headers=headers, timeout=120
@@ -208,7 +230,11 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=60)
-        logged_errors = errors_log.read_text(errors="replace").count('"level": "error"')
+        logged_errors = [
+            line
+            for line in errors_log.read_text(errors="replace").splitlines()
+            if '"level": "error"' in line
+        ]
     line = next(row for row in result.splitlines() if row.startswith("RESULT"))
     _, requests, micros, p50, p95, p99, worst, errors = line.split()
     seconds = int(micros) / 1e6
@@ -221,12 +247,14 @@ def main() -> None:
         f"errors {errors} (targets: p95 <= 100 ms, >= 200 requests/s)"
     )
     print(f"rows stored: {stored} for {requests} answered requests")
+    print(f"connections per web worker: {' / '.join(map(str, split)) or 'unknown (no ss)'}")
     healthz = re.search(r"Requests/sec:\s+([0-9.]+)", reference)
     print(f"machine reference: GET /healthz {float(healthz.group(1)) if healthz else 0:.0f} req/s")
     if stored < int(requests):
         raise SystemExit("fewer rows stored than requests answered")
     if logged_errors:
-        raise SystemExit(f"the server logged {logged_errors} errors during the run")
+        print("\n".join(line[-3000:] for line in logged_errors[:5]), file=sys.stderr)
+        raise SystemExit(f"the server logged {len(logged_errors)} errors during the run")
     sys.stdout.flush()
 
 

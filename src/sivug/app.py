@@ -96,6 +96,9 @@ def create_app(
         summary="Customs tariff (HS code) classification",
         version="1",
         lifespan=lifespan,
+        # Metrics are Prometheus's (/metrics) and no OpenTelemetry is set up: FastAPI's own
+        # would otherwise look for a provider at every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.webhook_vendors = vendors

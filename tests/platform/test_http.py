@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import json
+import logging
+
 import httpx
+import pytest
 from fastapi import Request
 from pydantic import BaseModel, Field
+from starlette.types import Message
 from tests.helpers import AppFactory, open_client
 
 from sivug.models import AuditEntry
@@ -74,7 +79,7 @@ async def test_a_route_reading_its_own_body_answers_bad_input_like_fastapi(
 
     @app.post("/read", openapi_extra=documented_body(Item))
     async def read(request: Request) -> dict[str, str]:
-        item = json_body(Item, await request.body())
+        item = await json_body(request, Item)
         return {"description": item.description}
 
     async for client in open_client(app):
@@ -92,6 +97,45 @@ async def test_a_route_reading_its_own_body_answers_bad_input_like_fastapi(
         spec = (await client.get("/openapi.json")).json()
         schema = spec["paths"]["/read"]["post"]["requestBody"]["content"]["application/json"]
         assert schema["schema"]["required"] == ["description", "quantity"]
+
+
+async def test_a_client_gone_before_its_body_is_not_a_server_error(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+
+    @app.post("/read")
+    async def read(request: Request) -> dict[str, str]:
+        item = await json_body(request, Item)
+        return {"description": item.description}
+
+    sent: list[Message] = []
+
+    async def gone() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/read",
+        "raw_path": b"/read",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    async with app.router.lifespan_context(app):
+        await app(scope, gone, send)
+    assert sent[0]["status"] == 400
+    assert "disconnected" in json.loads(sent[1]["body"])["detail"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_app_errors_render_as_error_and_detail(make_app: AppFactory) -> None:

@@ -56,7 +56,7 @@ async def classify(request: Request) -> Response:
     async with session_scope(state.sessions) as session:
         principal = await principal_of(request, session)
         principal.require(Role.ADMIN, Role.MEMBER)
-        body = json_body(ClassifyRequest, await request.body())
+        body = await json_body(request, ClassifyRequest)
         row = await service.classify(
             session,
             state.engines,

@@ -54,8 +54,10 @@ class PrecedentIndex:
         self, text: str, organization_id: str | None, limit: int = 5
     ) -> list[PrecedentMatch]:
         """The most similar precedents visible to ``organization_id`` (public ones always)."""
+        if not self.items:
+            return []
         query = _stems(text)
-        if not query or not self.items:
+        if not query:
             return []
         dots: dict[int, float] = {}
         for s in query:

@@ -14,9 +14,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sivug.platform.errors import AppError, RateLimited
+from sivug.platform.errors import AppError, BadRequest, RateLimited
 from sivug.platform.logging import get_logger
 from sivug.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -77,9 +78,14 @@ class RequestContextMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
-def json_body(model: type[_Body], raw: bytes) -> _Body:
-    """A JSON request body read as ``model``, for a route that reads its request itself; bad
-    input gets the same 422 as a body FastAPI validated."""
+async def json_body(request: Request, model: type[_Body]) -> _Body:
+    """The request's JSON body read as ``model``, for a route that reads its request itself:
+    bad input gets the same 422 as a body FastAPI validated, and a client gone before its body
+    arrived the same 400 (not a server error)."""
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        raise BadRequest("The request body did not arrive: the client disconnected.") from None
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
