@@ -76,7 +76,11 @@ def create_app(
         app.state.writer_sessions = session_factory(writer_engine)
         # Read at each batch: tests replace the factories after start-up.
         app.state.classification_writer = ClassificationWriter(lambda: app.state.writer_sessions)
-        app.state.llm = build_llm_service(settings)  # None: no provider, the engine answers
+        # None: no provider, the engine answers. Usage is recorded through the writer's pool
+        # (a request holds a main-pool connection during its LLM call).
+        app.state.llm = build_llm_service(
+            settings, usage_sessions=lambda: app.state.writer_sessions
+        )
         log.info("app.started", env=settings.env)
         try:
             yield

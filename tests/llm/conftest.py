@@ -9,7 +9,7 @@ import pytest
 from tests.fakes.llm_server import FakeLLMServer
 
 from sivug.llm.catalog import load_catalog
-from sivug.llm.service import LLMService
+from sivug.llm.service import LLMService, UsageSessions
 from sivug.platform.config import LLMSettings
 from sivug.wrappers.anthropic_wrapper import AnthropicWrapper
 from sivug.wrappers.gemini_wrapper import GoogleGeminiWrapper
@@ -82,6 +82,7 @@ def make_service(
     server: FakeLLMServer,
     clock: Clock,
     providers: tuple[str, ...] = ("openai", "anthropic", "gemini"),
+    usage_sessions: UsageSessions | None = None,
     **limits: Any,
 ) -> LLMService:
     settings = LLMSettings(_env_file=None, **limits)
@@ -89,6 +90,7 @@ def make_service(
         wrappers(server, clock, providers),
         load_catalog(),
         settings,
+        usage_sessions=usage_sessions,
         clock=clock.monotonic,
         now=clock.now,
     )

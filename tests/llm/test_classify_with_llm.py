@@ -8,16 +8,20 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tests.fakes.llm_server import FakeLLMServer, Reply, Request
 from tests.llm.conftest import Clock, make_service
 
+from sivug.accounts.service import DEMO_ORGANIZATION_ID, seed_demo
+from sivug.books.service import ensure_builtin_books
 from sivug.classification import service as classification
 from sivug.classification.engines import EngineCache
 from sivug.llm.prompts import CLASSIFY_SYSTEM, MAX_PROMPT_TOKENS
 from sivug.llm.service import LLMService
 from sivug.models import Classification, LLMOrganizationLimit, LLMUsage
+from sivug.platform.db import session_factory, session_scope
 
 TSHIRT = "Men's 100% cotton crew-neck T-shirt, knitted"
 _CANDIDATE = re.compile(r"^\s*([\d.]+) \| ", re.MULTILINE)
@@ -366,3 +370,34 @@ async def test_without_a_provider_the_offline_engine_answers(
     row = await _classify(session, engines, org, None)
     assert row.engine.startswith("sivug-offline/")
     assert row.llm_provider is None
+
+
+async def _classify_then_fail(
+    sessions: async_sessionmaker[AsyncSession], engines: EngineCache, org: str, llm: LLMService
+) -> None:
+    async with session_scope(sessions) as session:
+        await _classify(session, engines, org, llm)
+        raise RuntimeError("the request failed after its LLM call")
+
+
+async def test_what_a_call_cost_is_kept_when_the_caller_rolls_back(
+    committed_db: AsyncEngine, engines: EngineCache, llm_server: FakeLLMServer, clock: Clock
+) -> None:
+    sessions = session_factory(committed_db)
+    async with session_scope(sessions) as session:
+        await ensure_builtin_books(session)
+        await seed_demo(session)
+    llm = make_service(llm_server, clock, usage_sessions=lambda: sessions)
+    llm_server.script(
+        "openai", Reply(data=decision("6109.10"), input_tokens=2000, output_tokens=100)
+    )
+    try:
+        with pytest.raises(RuntimeError):
+            await _classify_then_fail(sessions, engines, DEMO_ORGANIZATION_ID, llm)
+    finally:
+        await llm.close()
+    async with session_scope(sessions) as session:
+        [usage] = await _usage(session, DEMO_ORGANIZATION_ID)
+        stored = (await session.execute(select(Classification))).scalars().all()
+    assert (usage.provider, usage.cost) == ("openai", Decimal("0.000700"))
+    assert stored == []  # the classification itself was rolled back

@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sivug.llm import repository
 from sivug.llm.catalog import Catalog, load_catalog
@@ -36,6 +36,7 @@ from sivug.llm.prompts import normalise_prompt
 from sivug.llm.schemas import UsageReport, UsageRow
 from sivug.models import LLMUsage
 from sivug.platform.config import LLMSettings, Settings, is_real_secret
+from sivug.platform.db import session_scope
 from sivug.platform.errors import AppError, ValidationFailed
 from sivug.platform.logging import get_logger
 from sivug.wrappers.llm_base import (
@@ -52,6 +53,8 @@ log = get_logger(__name__)
 T = TypeVar("T", bound=BaseModel)
 Validator = Callable[[T], str | None]  # a problem with the answer, or None when it is fine
 Clock = Callable[[], float]
+#: The factory of the sessions that record usage, read at each call.
+UsageSessions = Callable[[], async_sessionmaker[AsyncSession]]
 
 
 class LLMUnavailable(AppError):
@@ -172,10 +175,17 @@ class LLMService:
         catalog: Catalog,
         settings: LLMSettings,
         *,
+        usage_sessions: UsageSessions | None = None,
         clock: Clock = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``usage_sessions`` (read at each call) gives the sessions that record usage in a
+        transaction of their own, committed at once: a caller that then fails and rolls back
+        (a request, a job) still has what its calls cost counted against the spend limit.
+        They must come from a pool the caller does not exhaust. Without them (the CLI's
+        one-connection runs) usage is written in the caller's session."""
         self.clients = dict(clients)
+        self._usage_sessions = usage_sessions
         self.catalog = catalog
         self.settings = settings
         self.now = now
@@ -416,23 +426,25 @@ class LLMService:
         *,
         outcome: str,
     ) -> None:
-        await repository.add_usage(
-            session,
-            LLMUsage(
-                organization_id=organization_id,
-                provider=provider,
-                model=model,
-                task=task,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                total_tokens=usage.total_tokens,
-                cost=cost,
-                response_time_ms=latency_ms,
-                cache_hit=outcome == "cache_hit",
-                outcome=outcome,
-                created_at=self.now(),
-            ),
+        row = LLMUsage(
+            organization_id=organization_id,
+            provider=provider,
+            model=model,
+            task=task,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            total_tokens=usage.total_tokens,
+            cost=cost,
+            response_time_ms=latency_ms,
+            cache_hit=outcome == "cache_hit",
+            outcome=outcome,
+            created_at=self.now(),
         )
+        if self._usage_sessions is None:
+            await repository.add_usage(session, row)
+            return
+        async with session_scope(self._usage_sessions()) as own:
+            await repository.add_usage(own, row)
 
 
 def _retry_prompt(prompt: str, problem: str) -> str:
@@ -504,14 +516,20 @@ def build_clients(settings: Settings, *, retry: RetryPolicy | None = None) -> di
     return clients
 
 
-def build_llm_service(settings: Settings, *, retry: RetryPolicy | None = None) -> LLMService | None:
-    """The process's LLM service, or ``None`` when no provider is configured (offline only)."""
+def build_llm_service(
+    settings: Settings,
+    *,
+    usage_sessions: UsageSessions | None = None,
+    retry: RetryPolicy | None = None,
+) -> LLMService | None:
+    """The process's LLM service, or ``None`` when no provider is configured (offline only).
+    ``usage_sessions``: see :class:`LLMService`."""
     clients = build_clients(settings, retry=retry)
     if not clients:
         return None
     catalog = load_catalog(settings.llm.models_path)
     log.info("llm.configured", providers=sorted(clients))
-    return LLMService(clients, catalog, settings.llm)
+    return LLMService(clients, catalog, settings.llm, usage_sessions=usage_sessions)
 
 
 # ---------------------------------------------------------------- usage report

@@ -18,7 +18,7 @@ log = get_logger(__name__)
 async def extract_book(context: JobContext, extraction_id: str) -> None:
     """Extract a customs book page by page; a retry resumes at the first page not done."""
     res = resources(context)
-    llm = build_llm_service(res.settings)
+    llm = build_llm_service(res.settings, usage_sessions=lambda: res.sessions)
     if llm is None:
         raise LLMUnavailable("book extraction needs an LLM provider; none is configured", tried=[])
     try:
