@@ -60,6 +60,11 @@ async def test_bad_input_names_the_field(api: httpx.AsyncClient, tenants: dict[s
     assert broken.status_code == 422
     assert broken.json()["error"] == "ValidationFailed"
     assert "json" in broken.json()["detail"].lower()
+    huge = await api.post(
+        "/api/v1/classifications", json={"description": "mug " * 300_000}, headers=key
+    )
+    assert huge.status_code == 413
+    assert huge.json()["error"] == "PayloadTooLarge"
     # Who is calling is checked before what they sent.
     anonymous = await api.post("/api/v1/classifications", content=b"{not json")
     assert anonymous.status_code == 401

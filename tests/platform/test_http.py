@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from tests.helpers import AppFactory, open_client
 from sivug.models import AuditEntry
 from sivug.platform.dependencies import DbSession
 from sivug.platform.errors import Conflict
-from sivug.platform.http import documented_body, json_body
+from sivug.platform.http import documented_body, json_body, read_body
 
 
 async def test_healthz_says_the_process_is_up(client: httpx.AsyncClient) -> None:
@@ -97,6 +98,31 @@ async def test_a_route_reading_its_own_body_answers_bad_input_like_fastapi(
         spec = (await client.get("/openapi.json")).json()
         schema = spec["paths"]["/read"]["post"]["requestBody"]["content"]["application/json"]
         assert schema["schema"]["required"] == ["description", "quantity"]
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_is_read_in_full(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+
+    @app.post("/small")
+    async def small(request: Request) -> dict[str, int]:
+        return {"bytes": len(await read_body(request, max_bytes=10, what="Small bodies"))}
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(4):
+            yield b"abcd"
+
+    async for client in open_client(app):
+        assert (await client.post("/small", content=b"0123456789")).json() == {"bytes": 10}
+        declared = await client.post("/small", content=b"x" * 11)
+        streamed = await client.post("/small", content=chunks())
+        for response in (declared, streamed):
+            assert response.status_code == 413
+            assert response.json() == {
+                "error": "PayloadTooLarge",
+                "detail": "Small bodies are limited to 10 bytes.",
+            }
 
 
 async def test_a_client_gone_before_its_body_is_not_a_server_error(

@@ -10,24 +10,10 @@ from fastapi.responses import JSONResponse
 from sivug.inbox.service import receive
 from sivug.inbox.vendor import WebhookVendor
 from sivug.platform.dependencies import DbSession
-from sivug.platform.errors import PayloadTooLarge
+from sivug.platform.http import read_body
 
 #: Larger deliveries are refused before they are read in full (Mailgun caps at 25 MB).
 MAX_WEBHOOK_BYTES = 30 * 1024 * 1024
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
-        raise PayloadTooLarge(f"Webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes.")
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_WEBHOOK_BYTES:
-            raise PayloadTooLarge(f"Webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def webhook_router(vendors: dict[str, WebhookVendor]) -> APIRouter:
@@ -39,7 +25,7 @@ def webhook_router(vendors: dict[str, WebhookVendor]) -> APIRouter:
 
 def _endpoint_for(vendor: WebhookVendor) -> Callable[[Request, DbSession], Awaitable[JSONResponse]]:
     async def endpoint(request: Request, session: DbSession) -> JSONResponse:
-        body = await _read_body(request)
+        body = await read_body(request, max_bytes=MAX_WEBHOOK_BYTES, what="Webhook bodies")
         receipt = await receive(session, vendor, request.headers, body)
         return JSONResponse(
             {"status": "duplicate" if receipt.duplicate else "accepted"},

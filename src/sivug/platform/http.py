@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sivug.platform.errors import AppError, BadRequest, RateLimited
+from sivug.platform.errors import AppError, BadRequest, PayloadTooLarge, RateLimited
 from sivug.platform.logging import get_logger
 from sivug.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -78,14 +78,37 @@ class RequestContextMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
-async def json_body(request: Request, model: type[_Body]) -> _Body:
-    """The request's JSON body read as ``model``, for a route that reads its request itself:
-    bad input gets the same 422 as a body FastAPI validated, and a client gone before its body
-    arrived the same 400 (not a server error)."""
+#: JSON bodies of the API are small (a description is at most 4,000 characters).
+MAX_JSON_BYTES = 1024 * 1024
+
+
+async def read_body(request: Request, *, max_bytes: int, what: str = "Request bodies") -> bytes:
+    """The raw body, refused with a 413 before it is read in full when it is larger than
+    ``max_bytes``, and with a 400 (not a server error) when the client went away first."""
+    too_large = f"{what} are limited to {max_bytes} bytes."
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(too_large)
+    chunks = []
+    size = 0
     try:
-        raw = await request.body()
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(too_large)
+            chunks.append(chunk)
     except ClientDisconnect:
         raise BadRequest("The request body did not arrive: the client disconnected.") from None
+    return b"".join(chunks)
+
+
+async def json_body(
+    request: Request, model: type[_Body], *, max_bytes: int = MAX_JSON_BYTES
+) -> _Body:
+    """The request's JSON body read as ``model``, for a route that reads its request itself:
+    bad input gets the same 422 as a body FastAPI validated (and ``read_body``'s 413 and
+    400)."""
+    raw = await read_body(request, max_bytes=max_bytes)
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
