@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import Request
+from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 from starlette.types import Message
 from tests.helpers import AppFactory, open_client
@@ -69,9 +69,8 @@ async def test_malformed_request_names_the_field(make_app: AppFactory) -> None:
         assert broken.json()["error"] == "ValidationFailed"
 
 
-async def test_a_route_reading_its_own_body_answers_bad_input_like_fastapi(
-    make_app: AppFactory,
-) -> None:
+def _reading_app(make_app: AppFactory) -> FastAPI:
+    """``/read`` reads its body itself; ``/validated`` lets FastAPI validate the same model."""
     app = make_app()
 
     @app.post("/validated")
@@ -83,6 +82,13 @@ async def test_a_route_reading_its_own_body_answers_bad_input_like_fastapi(
         item = await json_body(request, Item)
         return {"description": item.description}
 
+    return app
+
+
+async def test_a_route_reading_its_own_body_answers_bad_input_like_fastapi(
+    make_app: AppFactory,
+) -> None:
+    app = _reading_app(make_app)
     async for client in open_client(app):
         good = await client.post("/read", json={"description": "mug", "quantity": 2})
         assert good.json() == {"description": "mug"}
@@ -128,13 +134,7 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read_in_full(
 async def test_a_client_gone_before_its_body_is_not_a_server_error(
     make_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = make_app()
-
-    @app.post("/read")
-    async def read(request: Request) -> dict[str, str]:
-        item = await json_body(request, Item)
-        return {"description": item.description}
-
+    app = _reading_app(make_app)
     sent: list[Message] = []
 
     async def gone() -> Message:

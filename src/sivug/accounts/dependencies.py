@@ -22,6 +22,10 @@ def credentials_of(request: Request) -> Credentials:
     )
 
 
+#: Who may classify, upload lists and confirm codes (``Writer``).
+WRITER_ROLES = (Role.ADMIN, Role.MEMBER)
+
+
 async def principal_of(request: Request, session: AsyncSession) -> Principal:
     """Who is calling, counted against their rate limits: what ``Reader`` gives, for a route
     that reads its request itself."""
@@ -51,7 +55,7 @@ async def _principal(request: Request, session: DbSession) -> Principal:
 async def _writer(
     principal: Annotated[Principal, Depends(_principal, scope="function")],
 ) -> Principal:
-    principal.require(Role.ADMIN, Role.MEMBER)
+    principal.require(*WRITER_ROLES)
     return principal
 
 

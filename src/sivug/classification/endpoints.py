@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from sivug.accounts.dependencies import Reader, Writer, principal_of
+from sivug.accounts.dependencies import WRITER_ROLES, Reader, Writer, principal_of
 from sivug.classification import list_service, service
 from sivug.classification.dependencies import Engines, Llm
 from sivug.classification.lists import render_results
@@ -29,7 +29,6 @@ from sivug.classification.schemas import (
     SessionOut,
     SessionStart,
 )
-from sivug.models import Role
 from sivug.platform.db import session_scope
 from sivug.platform.dependencies import AppSettings, DbSession
 from sivug.platform.errors import BadRequest, Conflict
@@ -55,7 +54,7 @@ async def classify(request: Request) -> Response:
     state = request.app.state
     async with session_scope(state.sessions) as session:
         principal = await principal_of(request, session)
-        principal.require(Role.ADMIN, Role.MEMBER)
+        principal.require(*WRITER_ROLES)
         body = await json_body(request, ClassifyRequest)
         row = await service.classify(
             session,

@@ -119,7 +119,8 @@ async def json_body(
 def documented_body(model: type[BaseModel]) -> dict[str, Any]:
     """The OpenAPI of a JSON body read by ``json_body`` (the route's ``openapi_extra``)."""
     schema = model.model_json_schema()
-    assert "$defs" not in schema, "a nested body model would need its components listed"
+    if "$defs" in schema:
+        raise TypeError(f"{model.__name__}: a nested body model needs its components listed")
     content = {"application/json": {"schema": schema}}
     return {"requestBody": {"required": True, "content": content}}
 

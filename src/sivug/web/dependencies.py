@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from sivug.accounts import repository
 from sivug.accounts.auth import Principal
-from sivug.accounts.dependencies import Admin, Reader, Writer
+from sivug.accounts.dependencies import WRITER_ROLES, Admin, Reader, Writer
 from sivug.models import Organization, Role, User
 from sivug.platform.config import Settings, is_real_secret
 from sivug.platform.dependencies import DbSession
@@ -67,7 +67,7 @@ class PageUser:
 
     @property
     def can_write(self) -> bool:
-        return self.principal.role in (Role.ADMIN, Role.MEMBER)
+        return self.principal.role in WRITER_ROLES
 
 
 def cookie_language(request: Request) -> str | None:
