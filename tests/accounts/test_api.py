@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.accounts.conftest import ORG_A, TokenFactory, bearer
 from tests.helpers import AppFactory, open_client
 
+from sivug.classification import endpoints
 from sivug.platform.config import ServerSettings, Settings
 
 
@@ -106,6 +107,32 @@ async def test_history_filters_paginates_and_exports(
     rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert len(rows) == 5
     assert {r["description"] for r in rows} >= {"leather wallet"}
+
+
+async def test_export_streams_every_row_page_by_page(
+    api: httpx.AsyncClient, tenants: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages of 2 rows: 7 rows take four reads; the file must hold each once, newest first.
+    monkeypatch.setattr(endpoints, "EXPORT_PAGE", 2)
+    key = bearer(tenants["key_a"])
+    descriptions = [f"gift {n}" if n % 3 == 0 else f"cotton t-shirt {n}" for n in range(7)]
+    for description in descriptions:
+        await api.post("/api/v1/classifications", json={"description": description}, headers=key)
+    export = await api.get("/api/v1/classifications/export.csv", headers=key)
+    assert export.status_code == 200
+    assert export.content.startswith(b"\xef\xbb\xbfid,created_at,")
+    assert export.content.count(b"\xef\xbb\xbf") == 1
+    rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert [r["description"] for r in rows] == descriptions[::-1]
+    history = await api.get("/api/v1/classifications", params={"limit": 100}, headers=key)
+    assert [r["id"] for r in rows] == [i["id"] for i in history.json()["items"]]
+    # A filter holds on every page.
+    vague = await api.get(
+        "/api/v1/classifications/export.csv", params={"status": "rejected_vague"}, headers=key
+    )
+    vague_rows = list(csv.DictReader(io.StringIO(vague.content.decode("utf-8-sig"))))
+    assert [r["description"] for r in vague_rows] == ["gift 6", "gift 3", "gift 0"]
+    assert {r["status"] for r in vague_rows} == {"rejected_vague"}
 
 
 async def test_interactive_session_over_the_api(
