@@ -10,6 +10,7 @@ import pytest
 from sivug.engine import Engine
 from sivug.engine.lexicon import MaterialFamilies, Taxonomy, default_lexicon
 from sivug.engine.query import build_query
+from sivug.engine.text import stems
 
 
 @pytest.mark.parametrize(
@@ -36,6 +37,23 @@ from sivug.engine.query import build_query
         ("Polyester quick dry running t-shirt", None, "610990"),
         # the lexicon says 7323 for a fry pan, the material says aluminium: 7615
         ("Hard Anodized Aluminium Nonstick Fry Pan 28cm", None, "761510"),
+        # the lexicon says 420222 (plastics or textile) for a crossbody bag, 420232 for a
+        # wallet: the leather said moves each to its leather sibling
+        ("Genuine Leather Crossbody Bag for Women Small Shoulder Purse", None, "420221"),
+        ("Men's Genuine Leather RFID Blocking Bifold Wallet", None, "420231"),
+        ("Nylon Crossbody Bag for Women", None, "420222"),
+        # cashmere is the wool of Kashmir goats: the line that names them
+        ("Pure Cashmere Turtleneck Sweater Women Soft Knit Pullover", None, "611012"),
+        # acrylic in a knitted article is the fibre, not a plastic coating (611610)
+        ("Winter Knit Gloves Touchscreen Warm Acrylic Gloves for Men", None, "611693"),
+        # the category says clothing (Chapters 61, 62), the leather says 4203: both hold
+        (
+            "Men's Genuine Leather Motorcycle Biker Jacket Lambskin",
+            {"category": "Clothing, Shoes & Jewelry > Men > Men's Clothing > Jackets"},
+            "420310",
+        ),
+        # US spelling against the book's British one ("enamelled")
+        ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],
 )
 def test_listing_is_classified_to_the_subheading(
@@ -52,6 +70,39 @@ def test_material_reading_is_explained(hs_engine: Engine) -> None:
     assert notes
     assert "7615" in notes[0]["text"]
     assert "aluminium" in notes[0]["text"]
+
+
+def test_material_reading_within_a_heading_is_explained(hs_engine: Engine) -> None:
+    result = hs_engine.classify("Genuine Leather Crossbody Bag")
+    notes = [n["text"] for n in result.rationale["notes"] if n["note"] == "material"]
+    assert notes == [
+        "'crossbody bag' reads subheading 420222 by default, but the goods are of leather: "
+        "subheading 420221 covers the same goods of that material"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("us", "uk"),
+    [
+        ("enameled", "enamelled"),
+        ("vulcanized", "vulcanised"),
+        ("molded", "moulded"),
+        ("colored", "coloured"),
+        ("flavored", "flavoured"),
+        ("liters", "litres"),
+        ("aluminum", "aluminium"),
+    ],
+)
+def test_us_and_uk_spellings_meet(us: str, uk: str) -> None:
+    assert stems(us) == stems(uk)
+
+
+def test_acrylic_is_a_fibre_among_textiles_and_a_plastic_elsewhere() -> None:
+    knitted = build_query("acrylic knit beanie", None, default_lexicon()).weights
+    assert knitted["synthet"] > 0.5
+    assert "plastic" not in knitted
+    sheet = build_query("acrylic sheet 3mm clear", None, default_lexicon()).weights
+    assert sheet["plastic"] > sheet.get("synthet", 0.0)
 
 
 def test_fabric_is_explained(hs_engine: Engine) -> None:

@@ -328,10 +328,15 @@ class Engine:
         bm = ix.score(query.weights)
         lex: dict[int, float] = {}
         gender = _said_gender(query.weights)
+        #: Lines the material said moved a lexicon reading to ("leather jacket": 4203).
+        material_moves: set[str] = set()
         for match in query.matches:
             codes = self._named_first(match.entry.codes, match.entry.focus)
             codes = self._gender_first(codes, gender)
-            for code, prior in self._material_readings(codes, query.weights):
+            readings = self._material_readings(codes, query.weights)
+            if len(readings) > len(codes):
+                material_moves.update(c for c, _ in readings if c not in dict(codes))
+            for code, prior in readings:
                 value = match.weight * prior
                 named = self._naming(code, match.entry.focus)
                 for i in ix.leaves_under(code):
@@ -353,6 +358,10 @@ class Engine:
 
         wants_parts = bool({"part", "spare", "accessori", "replac"} & set(query.weights))
         departments = self.taxonomy.codes(query.category)[0] if query.category else ()
+        if departments and material_moves:
+            # The category names the goods ("Jackets"); the material said moves them to a line
+            # of another chapter ("leather": 4203), which the category then supports as well.
+            departments = (*departments, *sorted(material_moves))
         candidates = set(lex) | set(prec)
         if bm:
             top = max(bm.values())
@@ -403,12 +412,49 @@ class Engine:
         """
         out: list[tuple[str, float]] = []
         for code, prior in codes:
+            if len(code) == 6:
+                sibling = self._sibling_of_material(code, said)
+                if sibling is not None:
+                    out.append((sibling[0], prior))
+                    prior *= self.tuning.material_default
             other = self.materials.reading(code, said) if len(code) >= 4 else None
             if other is not None and other[0] in self.book.lines:
                 out.append((other[0], prior))
                 prior *= self.tuning.material_default
             out.append((code, prior))
         return out
+
+    def _sibling_of_material(self, code: str, said: dict[str, float]) -> tuple[str, str] | None:
+        """(subheading, material): the subheading beside ``code`` (same one-dash group: its
+        first five digits) whose text names the material said, when ``code``'s text names only
+        other materials.
+
+        "Crossbody bag" reads 420222 (outer surface of plastics or textile materials) by
+        default; "genuine leather crossbody bag" reads 420221 (of leather) first.
+        """
+        line = self.book.lines.get(code)
+        words = self.index.words
+        if line is None or code not in words:
+            return None
+        materials = {s: w for s, w in said.items() if w >= 0.5 and s in _MATERIAL_WORDS}
+        own = words[code].positive & _MATERIAL_WORDS
+        if not materials or not own or own & materials.keys():
+            return None
+        best: tuple[float, str, str] | None = None
+        tied = False
+        for sibling in self.book.children(line.parent):
+            other = sibling.code
+            if other == code or len(other) != 6 or other[:5] != code[:5] or other not in words:
+                continue
+            named = words[other].positive & materials.keys()
+            if not named:
+                continue
+            weight, material = max((materials[m], m) for m in named)
+            if best is None or weight > best[0]:
+                best, tied = (weight, other, material), False
+            elif weight == best[0]:
+                tied = True
+        return None if best is None or tied else (best[1], best[2])
 
     def _named_first(
         self, codes: tuple[tuple[str, float], ...], focus: frozenset[str]
@@ -706,6 +752,21 @@ class Engine:
             )
         for m in supporting if code is not None else []:
             for lexicon_code, _ in m.entry.codes:
+                sibling = (
+                    self._sibling_of_material(lexicon_code, query.weights)
+                    if len(lexicon_code) == 6
+                    else None
+                )
+                if sibling is not None and code is not None and code.startswith(sibling[0]):
+                    notes.append(
+                        {
+                            "note": "material",
+                            "text": f"'{m.text}' reads subheading {lexicon_code} by default, "
+                            f"but the goods are of {sibling[1]}: subheading {sibling[0]} "
+                            "covers the same goods of that material",
+                        }
+                    )
+                    break
                 reading = self.materials.reading(lexicon_code, query.weights)
                 if reading is not None and code is not None and code.startswith(reading[0]):
                     notes.append(

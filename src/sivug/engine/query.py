@@ -73,7 +73,7 @@ _EXPANSIONS_AS_WRITTEN: dict[str, tuple[tuple[str, float], ...]] = {
     "modal": (("artifici", 0.6), ("man", 0.4)),
     "lyocel": (("artifici", 0.6), ("man", 0.4)),
     "bamboo": (("artifici", 0.3), ("wood", 0.2)),
-    "cashmer": (("wool", 0.7), ("anim", 0.4), ("hair", 0.4)),
+    "cashmer": (("kashmir", 0.9), ("goat", 0.5), ("wool", 0.7), ("anim", 0.4), ("hair", 0.4)),
     "merino": (("wool", 0.8),),
     "alpaca": (("wool", 0.6), ("hair", 0.4)),
     "mohair": (("wool", 0.6), ("hair", 0.4)),
@@ -182,6 +182,13 @@ _EXPANSIONS_AS_WRITTEN: dict[str, tuple[tuple[str, float], ...]] = {
 #: The same, keyed by stem ("polyester" is looked up as "polyest").
 EXPANSIONS: dict[str, tuple[tuple[str, float], ...]] = {
     stem(k): v for k, v in _EXPANSIONS_AS_WRITTEN.items()
+}
+
+#: Words of goods that are fibres, yarn or fabric: in their company a material word that also
+#: names a plastic is the fibre ("acrylic knit gloves": synthetic fibres, not plastics).
+_TEXTILE_CONTEXT = frozenset(stem(w) for w in ("yarn", "fabric", "fibre", "fiber", "textile"))
+_AS_TEXTILE: dict[str, tuple[tuple[str, float], ...]] = {
+    stem("acrylic"): (("synthet", 0.8), ("man", 0.5)),
 }
 
 #: Weight of each source of words; the last segment of a category path counts nearly as much
@@ -431,17 +438,21 @@ def build_query(
         query.words += _words(answer, "answer")
     query.words = [_unabbreviated(w, lexicon, known) for w in query.words]
 
+    query.fabric = _fabric(query.words)
+    textile = query.fabric is not None or any(w.stem in _TEXTILE_CONTEXT for w in query.words)
     for w in query.words:
         if w.noise:
             continue
         query.weights[w.stem] = max(query.weights.get(w.stem, 0.0), w.factor)
-        for extra, weight in EXPANSIONS.get(w.stem, ()):
+        expansions = EXPANSIONS.get(w.stem, ())
+        if textile:
+            expansions = _AS_TEXTILE.get(w.stem, expansions)
+        for extra, weight in expansions:
             query.weights[extra] = max(query.weights.get(extra, 0.0), w.factor * weight)
     query.matches = _corroborate(_match_lexicon(query.words, lexicon))
     if any(w.stem in _VEHICLE for w in query.words):
         query.matches = [_for_vehicles(m, lexicon) for m in query.matches]
     query.is_set = any(t in _SET_WORDS for t in tokens(description))
-    query.fabric = _fabric(query.words)
     return query
 
 
