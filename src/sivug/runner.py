@@ -120,6 +120,7 @@ def run(settings: Settings, *, with_worker: bool = True) -> None:
                 port=settings.server.port,
                 log_config=None,
                 access_log=False,
+                ws="none",  # the app speaks no WebSocket: no handler (nor its import) needed
             )
         finally:
             if worker is not None:

@@ -166,7 +166,13 @@ async def live_server(
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            ws="none",  # as `sivug run`: the app speaks no WebSocket
         )
     )
     task = asyncio.create_task(server.serve())

@@ -44,7 +44,7 @@ async def members(session: AsyncSession, organization_id: str) -> list[tuple[Mem
         .where(Membership.organization_id == organization_id)
         .order_by(User.email)
     )
-    return [(m, u) for m, u in result.tuples()]
+    return [(m, u) for m, u in result]
 
 
 async def ensure_organization(session: AsyncSession, organization_id: str, name: str) -> None:
