@@ -52,6 +52,13 @@ from sivug.engine.text import stems
             {"category": "Clothing, Shoes & Jewelry > Men > Men's Clothing > Jackets"},
             "420310",
         ),
+        # canned or preserved, food is a preparation (Chapters 16, 20), and what it is packed
+        # in ("in olive oil", "in syrup") is not the product
+        ("Canned tuna in olive oil 160g", None, "160414"),
+        ("Tinned peaches in syrup", None, "200870"),
+        ("Chopped tomatoes tinned 400g", None, "200290"),
+        # electric, a barbecue is an appliance of 8516 (the book's "grillers")
+        ("Electric BBQ grill", None, "851660"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],
@@ -95,6 +102,18 @@ def test_material_reading_within_a_heading_is_explained(hs_engine: Engine) -> No
 )
 def test_us_and_uk_spellings_meet(us: str, uk: str) -> None:
     assert stems(us) == stems(uk)
+
+
+def test_a_grill_is_not_a_car_grille(hs_engine: Engine) -> None:
+    assert (hs_engine.classify("grill").code or "").startswith("7321")
+    assert hs_engine.classify("Front grille for BMW X5").code == "870822"
+
+
+def test_what_food_is_packed_in_weighs_less_than_the_food() -> None:
+    weights = build_query("tuna in olive oil", None, default_lexicon()).weights
+    assert weights["tuna"] > weights["oliv"]
+    # "in" before anything else is not a modifier: "2 in 1 shampoo" is shampoo
+    assert build_query("2 in 1 shampoo", None, default_lexicon()).weights["shampoo"] == 1.0
 
 
 def test_acrylic_is_a_fibre_among_textiles_and_a_plastic_elsewhere() -> None:

@@ -18,6 +18,11 @@ from sivug.engine.text import COLOURS, STOPWORDS, is_noise, normalize, stem, tok
 
 #: After these words the description talks about something else ("case for iPhone").
 _MODIFIER_START = frozenset({"for", "with", "compatible", "fits", "suitable", "including"})
+#: What food is packed in: "tuna in olive oil" is tuna, "peaches in syrup" peaches.
+_PACKING_MEDIA = frozenset(
+    {"oil", "olive", "sunflower", "brine", "syrup", "water", "sauce", "tomato", "juice"}
+    | {"vinegar", "jelly", "gravy", "spring", "salt", "salted", "own", "light", "heavy"}
+)
 #: Words that put a description in a vehicle ("Radiator for Honda Accord"): makes, by stem.
 _VEHICLE = frozenset(
     stem(w)
@@ -279,7 +284,10 @@ def _words(text: str, source: str) -> list[Word]:
         factor = base
         raw = tokens(segment)
         for i, token in enumerate(raw):
-            if token in _MODIFIER_START and source == "description" and position > 0:
+            if source == "description" and position > 0 and (
+                token in _MODIFIER_START
+                or (token == "in" and i + 1 < len(raw) and raw[i + 1] in _PACKING_MEDIA)
+            ):
                 factor = base * _MODIFIER_FACTOR
             if token in STOPWORDS:
                 continue

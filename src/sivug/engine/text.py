@@ -569,6 +569,8 @@ VARIANTS = {
     "plows": "plough",
     "analyzer": "analyser",
     "analyzers": "analyser",
+    "grillers": "grill",
+    "griller": "grill",
 }
 
 
