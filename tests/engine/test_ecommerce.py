@@ -59,6 +59,10 @@ from sivug.engine.text import stems
         ("Chopped tomatoes tinned 400g", None, "200290"),
         # electric, a barbecue is an appliance of 8516 (the book's "grillers")
         ("Electric BBQ grill", None, "851660"),
+        # the first part that names a product is the product: "motor vehicles" qualifies it
+        ("reverse lights, motor vehicles", None, "851220"),
+        # electric, nail clippers are an appliance of 8510
+        ("Rechargeable Nail clippers electric", None, "851020"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],

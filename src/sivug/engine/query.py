@@ -284,9 +284,13 @@ def _words(text: str, source: str) -> list[Word]:
         factor = base
         raw = tokens(segment)
         for i, token in enumerate(raw):
-            if source == "description" and position > 0 and (
-                token in _MODIFIER_START
-                or (token == "in" and i + 1 < len(raw) and raw[i + 1] in _PACKING_MEDIA)
+            if (
+                source == "description"
+                and position > 0
+                and (
+                    token in _MODIFIER_START
+                    or (token == "in" and i + 1 < len(raw) and raw[i + 1] in _PACKING_MEDIA)
+                )
             ):
                 factor = base * _MODIFIER_FACTOR
             if token in STOPWORDS:
@@ -356,6 +360,11 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
         content = [j for j, w in enumerate(source_words) if not w.noise]
         early = set(content[:HEAD_WORDS]) if source == "description" else set(content)
         leading = [c for c in head_zone if c[0] in early] or head_zone
+        if leading and source == "description":
+            # "Reverse lights, motor vehicles": the first part that names a product is the
+            # product; the parts after it qualify it.
+            first = min(source_words[c[0]].segment for c in leading)
+            leading = [c for c in leading if source_words[c[0]].segment == first]
         rightmost = max(leading, key=lambda c: c[0])[0] if leading else -1
         # A product noun right before another one qualifies it: a "battery drill" is a
         # drill, a "wine glass" a glass.
