@@ -63,6 +63,9 @@ from sivug.engine.text import stems
         ("reverse lights, motor vehicles", None, "851220"),
         # electric, nail clippers are an appliance of 8510
         ("Rechargeable Nail clippers electric", None, "851020"),
+        # tablets after the name of a drug are its dose, not a tablet computer
+        ("Paracetamol 500mg Tablets", None, "300490"),
+        ("Android Tablet 10 inch", None, "847130"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],

@@ -227,6 +227,10 @@ _DESCRIPTIVE = frozenset(
     }
 )
 _DESCRIPTIVE_FACTOR = 0.45
+#: Forms a dose is put up in: after the name of what is dosed they describe it.
+_DOSAGE_FORMS = frozenset(
+    stem(w) for w in ("tablets", "capsules", "softgels", "caplets", "lozenges", "gummies")
+)
 #: "Battery operated", "solar powered": what drives the product, not the product.
 _DRIVEN = frozenset({"operated", "powered", "driven", "charged", "heated", "assisted"})
 #: A product noun directly followed by another product noun (the head) qualifies it.
@@ -344,6 +348,12 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
         if not chosen:
             continue
 
+        # Where each match ends, and past the noise after it ("Paracetamol 500mg Tablets").
+        ends = {i + length for i, length, _ in chosen}
+        for end in list(ends):
+            while end < len(source_words) and source_words[end].noise:
+                end += 1
+                ends.add(end)
         descriptive = {
             i
             for i, length, _ in chosen
@@ -351,6 +361,8 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
             and (
                 source_words[i].stem in _DESCRIPTIVE
                 or getattr(_next_in_phrase(source_words, i), "text", None) in _DRIVEN
+                # "Ibuprofen Tablets": the form of a dose after what is dosed
+                or (source_words[i].stem in _DOSAGE_FORMS and i in ends)
             )
         }
         products = [c for c in chosen if c[0] not in descriptive]
