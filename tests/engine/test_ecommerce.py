@@ -66,6 +66,11 @@ from sivug.engine.text import stems
         # tablets after the name of a drug are its dose, not a tablet computer
         ("Paracetamol 500mg Tablets", None, "300490"),
         ("Android Tablet 10 inch", None, "847130"),
+        # named as imitations, the goods are not the real things named after them
+        ("Artificial Flowers Silk Roses Bouquet", None, "670290"),
+        # a finish is a material that describes the product, not a product
+        ("Bathroom Faucet Brushed Nickel", None, "848180"),
+        ("Humidifier Cool Mist Ultrasonic", None, "850980"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],
@@ -121,6 +126,20 @@ def test_what_food_is_packed_in_weighs_less_than_the_food() -> None:
     assert weights["tuna"] > weights["oliv"]
     # "in" before anything else is not a modifier: "2 in 1 shampoo" is shampoo
     assert build_query("2 in 1 shampoo", None, default_lexicon()).weights["shampoo"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Ceramic Coffee Mug 12oz Dishwasher and Microwave Safe",
+        "Throw Pillow Cover Machine Washable",
+        "Baking Dish Oven Proof",
+    ],
+)
+def test_how_goods_are_cared_for_names_no_product(description: str) -> None:
+    query = build_query(description, None, default_lexicon())
+    assert not {"dishwash", "microwav", "machin", "oven"} & set(query.weights)
+    assert build_query("Microwave Oven 1000W", None, default_lexicon()).weights["microwav"] == 1.0
 
 
 def test_acrylic_is_a_fibre_among_textiles_and_a_plastic_elsewhere() -> None:

@@ -41,6 +41,12 @@ _SEGMENT_BREAK = re.compile(r"[,|;/()\[\]]|\s-\s|\s–\s")
 _IMITATION_LEATHER = re.compile(
     r"\b(?:pu|faux|vegan|synthetic|artificial|imitation|fake|eco|bonded)[\s-]+leather\b"
 )
+#: How the goods may be used or cared for, not what they are: "Dishwasher and Microwave Safe",
+#: "Machine Washable", "Oven Proof".
+_CARE = re.compile(
+    r"\b(?:(?:dishwasher|microwave|oven|freezer|fridge|dryer|tumble|machine|hand)"
+    r"\s*(?:,|and|&|/)?\s*)+(?:safe|washable|wash|proof|friendly)\b"
+)
 #: "Short Sleeve", "Long Sleeves": a cut, not shorts.
 _SLEEVE_LENGTH = frozenset({"short", "long", "half", "cap", "puff", "elbow"})
 _SLEEVE = frozenset({"sleeve", "sleeves", "sleeved"})
@@ -217,6 +223,8 @@ _DESCRIPTIVE = frozenset(
         *("steel", "iron", "aluminium", "copper", "brass", "titanium", "gold", "silver"),
         *("platinum", "ceram", "porcelain", "rubber", "silicon", "paper", "cardboard"),
         *("stone", "marbl", "granit", "nylon", "polyest", "acryl", "resin", "velvet", "satin"),
+        *("nickel", "chrome", "bronz", "zinc", "pewter", "polypropylen", "polyethylen"),
+        *("pvc", "eva", "tpu", "abs", "polycarbon", "neopren", "latex", "vinyl", "polyurethan"),
         *("denim", "fleec", "cashmer", "merino", "lace", "cork", "rattan", "wicker", "crystal"),
         *("appl", "cherri", "strawberri", "vanilla", "lemon", "orang", "peach", "coconut"),
         *("honey", "caramel", "mint", "banana", "mango", "raspberri", "lavend", "rose"),
@@ -227,6 +235,8 @@ _DESCRIPTIVE = frozenset(
     }
 )
 _DESCRIPTIVE_FACTOR = 0.45
+#: Words that name goods as imitations of other goods.
+_IMITATION = frozenset(stem(w) for w in ("artificial", "fake", "faux"))
 #: Forms a dose is put up in: after the name of what is dosed they describe it.
 _DOSAGE_FORMS = frozenset(
     stem(w) for w in ("tablets", "capsules", "softgels", "caplets", "lozenges", "gummies")
@@ -279,6 +289,7 @@ class Query:
 def _words(text: str, source: str) -> list[Word]:
     """The words of ``text`` with their zone (head or modifier) and noise flag."""
     text = _IMITATION_LEATHER.sub(" leatherette ", normalize(text))
+    text = _CARE.sub(" ", text)
     text = _WITHOUT.sub(" without ", text)
     text = _WITH.sub(" with ", text)
     out: list[Word] = []
@@ -365,6 +376,16 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
                 or (source_words[i].stem in _DOSAGE_FORMS and i in ends)
             )
         }
+        # "Artificial Flowers Silk Roses Bouquet": once the goods are named as imitations, the
+        # real things named after them ("roses", "bouquet") only say what they imitate.
+        imitation = [
+            c for c in chosen if _IMITATION & {w.stem for w in source_words[c[0] : c[0] + c[1]]}
+        ]
+        if imitation:
+            first = min(c[0] for c in imitation)
+            descriptive |= {
+                i for i, _, _ in chosen if i > first and not any(i == c[0] for c in imitation)
+            }
         products = [c for c in chosen if c[0] not in descriptive]
         head_zone = [c for c in products if source_words[c[0]].factor >= SOURCE_WEIGHTS[source]]
         # Long titles put the product first and its features after ("Watch ... Leather
