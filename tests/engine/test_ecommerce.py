@@ -71,6 +71,9 @@ from sivug.engine.text import stems
         # a finish is a material that describes the product, not a product
         ("Bathroom Faucet Brushed Nickel", None, "848180"),
         ("Humidifier Cool Mist Ultrasonic", None, "850980"),
+        # "100 Sheet" is what the stapler takes, not bed linen
+        ("Stapler Heavy Duty 100 Sheet", None, "847290"),
+        ("Wine Opener Electric Corkscrew", None, "850980"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],
@@ -140,6 +143,11 @@ def test_how_goods_are_cared_for_names_no_product(description: str) -> None:
     query = build_query(description, None, default_lexicon())
     assert not {"dishwash", "microwav", "machin", "oven"} & set(query.weights)
     assert build_query("Microwave Oven 1000W", None, default_lexicon()).weights["microwav"] == 1.0
+
+
+def test_an_adjective_is_not_the_noun_it_stems_to() -> None:
+    query = build_query("Whiteboard Magnetic", None, default_lexicon())
+    assert [m.entry.term for m in query.matches] == ["whiteboard"]
 
 
 def test_acrylic_is_a_fibre_among_textiles_and_a_plastic_elsewhere() -> None:

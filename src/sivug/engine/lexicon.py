@@ -27,9 +27,10 @@ class LexiconEntry:
     focus: frozenset[str] = frozenset()
 
     def accepts(self, written: list[str]) -> bool:
-        """False when a written word is a derived form the term is not ("printed" vs "print")."""
+        """False when a written word is a derived form the term is not ("printed" vs "print",
+        "magnetic" vs "magnet", "metallic" vs "metal")."""
         for word, own in zip(written, self.words, strict=False):
-            for suffix in ("ed", "ing"):
+            for suffix in ("ed", "ing", "ic"):
                 if word.endswith(suffix) and not own.endswith(suffix):
                     return False
         return True

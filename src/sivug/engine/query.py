@@ -374,6 +374,13 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
                 or getattr(_next_in_phrase(source_words, i), "text", None) in _DRIVEN
                 # "Ibuprofen Tablets": the form of a dose after what is dosed
                 or (source_words[i].stem in _DOSAGE_FORMS and i in ends)
+                # "Stapler Heavy Duty 100 Sheet", "Tent 4 Person": a count of something else
+                or (
+                    i > 0
+                    and i != min(c[0] for c in chosen)
+                    and source_words[i - 1].text.isdigit()
+                    and source_words[i - 1].segment == source_words[i].segment
+                )
             )
         }
         # "Artificial Flowers Silk Roses Bouquet": once the goods are named as imitations, the
