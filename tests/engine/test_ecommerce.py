@@ -74,6 +74,10 @@ from sivug.engine.text import stems
         # "100 Sheet" is what the stapler takes, not bed linen
         ("Stapler Heavy Duty 100 Sheet", None, "847290"),
         ("Wine Opener Electric Corkscrew", None, "850980"),
+        # HS 2022 put photovoltaic modules in 8541.43
+        ("Solar Panel 100W Monocrystalline 12V", None, "854143"),
+        ("UPS Battery Backup 1500VA", None, "850440"),
+        ("Stretch Wrap Film 18 inch 1500 ft", None, "392010"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],
