@@ -78,6 +78,10 @@ from sivug.engine.text import stems
         ("Solar Panel 100W Monocrystalline 12V", None, "854143"),
         ("UPS Battery Backup 1500VA", None, "850440"),
         ("Stretch Wrap Film 18 inch 1500 ft", None, "392010"),
+        # a flavour or an ingredient named after the product describes it
+        ("Potato Chips Sea Salt 150g", None, "200520"),
+        ("Hand Cream Shea Butter 75ml", None, "330499"),
+        ("Spaghetti Pasta 500g Durum Wheat", None, "190219"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],

@@ -235,6 +235,15 @@ _DESCRIPTIVE = frozenset(
     }
 )
 _DESCRIPTIVE_FACTOR = 0.45
+#: Flavours and ingredients: named after the product, they describe it.
+_FLAVOURS = frozenset(
+    stem(w)
+    for w in (
+        *("salt", "sugar", "honey", "butter", "milk", "cream", "chocolate", "cocoa", "vanilla"),
+        *("caramel", "mint", "lemon", "orange", "strawberry", "cherry", "apple", "banana"),
+        *("mango", "raspberry", "coconut", "peach", "tomato", "wheat", "garlic", "cinnamon"),
+    )
+)
 #: Words that name goods as imitations of other goods.
 _IMITATION = frozenset(stem(w) for w in ("artificial", "fake", "faux"))
 #: Forms a dose is put up in: after the name of what is dosed they describe it.
@@ -365,23 +374,28 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
             while end < len(source_words) and source_words[end].noise:
                 end += 1
                 ends.add(end)
+        first_product = min(c[0] for c in chosen)
         descriptive = {
             i
             for i, length, _ in chosen
-            if length == 1
-            and (
-                source_words[i].stem in _DESCRIPTIVE
-                or getattr(_next_in_phrase(source_words, i), "text", None) in _DRIVEN
-                # "Ibuprofen Tablets": the form of a dose after what is dosed
-                or (source_words[i].stem in _DOSAGE_FORMS and i in ends)
-                # "Stapler Heavy Duty 100 Sheet", "Tent 4 Person": a count of something else
-                or (
-                    i > 0
-                    and i != min(c[0] for c in chosen)
-                    and source_words[i - 1].text.isdigit()
-                    and source_words[i - 1].segment == source_words[i].segment
+            if (
+                length == 1
+                and (
+                    source_words[i].stem in _DESCRIPTIVE
+                    or getattr(_next_in_phrase(source_words, i), "text", None) in _DRIVEN
+                    # "Ibuprofen Tablets": the form of a dose after what is dosed
+                    or (source_words[i].stem in _DOSAGE_FORMS and i in ends)
+                    # "Stapler Heavy Duty 100 Sheet", "Tent 4 Person": a count of another thing
+                    or (
+                        i != first_product
+                        and source_words[i - 1].text.isdigit()
+                        and source_words[i - 1].segment == source_words[i].segment
+                    )
                 )
             )
+            # "Potato Chips Sea Salt", "Hand Cream Shea Butter": a flavour or an ingredient
+            # named after the product (but "Lindt Milk Chocolate Bar" is a bar)
+            or (i != first_product and source_words[i + length - 1].stem in _FLAVOURS)
         }
         # "Artificial Flowers Silk Roses Bouquet": once the goods are named as imitations, the
         # real things named after them ("roses", "bouquet") only say what they imitate.
