@@ -82,6 +82,17 @@ from sivug.engine.text import stems
         ("Potato Chips Sea Salt 150g", None, "200520"),
         ("Hand Cream Shea Butter 75ml", None, "330499"),
         ("Spaghetti Pasta 500g Durum Wheat", None, "190219"),
+        # the bag or jar a quantity comes in is not the goods; frozen fruit is 0811
+        ("Wyman's Frozen Wild Blueberries 3 lb Bag, Unsweetened", None, "081190"),
+        # a sheet of plastics is not bed linen
+        ("Polycarbonate solid sheet 3mm clear", None, "392061"),
+        # what the goods are made of describes them: "fabric" there is not the product
+        (
+            "Sequin Evening Clutch Purse Women Party Handbag with Chain Strap Silver",
+            {"material": "Polyester satin fabric with plastic sequins"},
+            "420222",
+        ),
+        ("FD30 diesel forklift truck 3.0 ton", None, "842720"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],

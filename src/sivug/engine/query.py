@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sivug.engine.lexicon import Lexicon, LexiconEntry, skeleton
-from sivug.engine.text import COLOURS, STOPWORDS, is_noise, normalize, stem, tokens
+from sivug.engine.text import COLOURS, STOPWORDS, is_noise, is_quantity, normalize, stem, tokens
 
 #: After these words the description talks about something else ("case for iPhone").
 _MODIFIER_START = frozenset({"for", "with", "compatible", "fits", "suitable", "including"})
@@ -212,6 +212,9 @@ SOURCE_WEIGHTS = {
     # narrows the chapters (see ``taxonomy.txt``) but names no product.
     "category_group": 0.2,
     "attribute": 0.8,
+    # What the goods are made of (a "material" or "composition" attribute): it names materials,
+    # and a product it names ("Polyester satin fabric") only describes the goods.
+    "material": 0.8,
     "answer": 1.2,
 }
 _MODIFIER_FACTOR = 0.4
@@ -244,6 +247,8 @@ _FLAVOURS = frozenset(
         *("mango", "raspberry", "coconut", "peach", "tomato", "wheat", "garlic", "cinnamon"),
     )
 )
+#: Attribute keys that say what the goods are made of.
+_MATERIAL_KEYS = frozenset({"material", "materials", "composition", "fabric", "fibre", "fiber"})
 #: Words that name goods as imitations of other goods.
 _IMITATION = frozenset(stem(w) for w in ("artificial", "fake", "faux"))
 #: Forms a dose is put up in: after the name of what is dosed they describe it.
@@ -388,7 +393,7 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
                     # "Stapler Heavy Duty 100 Sheet", "Tent 4 Person": a count of another thing
                     or (
                         i != first_product
-                        and source_words[i - 1].text.isdigit()
+                        and _is_count(source_words[i - 1].text)
                         and source_words[i - 1].segment == source_words[i].segment
                     )
                 )
@@ -440,7 +445,22 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
             if products and i in descriptive:
                 weight *= _DESCRIPTIVE_FACTOR
             found.append(LexiconMatch(entry, span_words, weight))
+    if any(m.words[0].source == "description" for m in found):
+        found = [
+            replace(m, weight=m.weight * _DESCRIPTIVE_FACTOR)
+            if m.words[0].source == "material"
+            else m
+            for m in found
+        ]
     return found
+
+
+def _is_count(token: str) -> bool:
+    """A number or a quantity with its unit ("100", "500g", the "lb" of "3 lb")."""
+    if token.isdigit():
+        return True
+    quantity = is_quantity(token) or is_quantity("1" + token)
+    return quantity and (not token.isalpha() or len(token) <= 3)
 
 
 def _next_in_phrase(words: list[Word], i: int) -> Word | None:
@@ -504,7 +524,8 @@ def build_query(
                     query.words += _words(part, "category_group" if group else "category_path")
                 query.words += _words(parts[-1], "category")
         else:
-            query.words += _words(value, "attribute")
+            source = "material" if key.lower() in _MATERIAL_KEYS else "attribute"
+            query.words += _words(value, source)
     for answer in extra_answers or []:
         query.words += _words(answer, "answer")
     query.words = [_unabbreviated(w, lexicon, known) for w in query.words]
