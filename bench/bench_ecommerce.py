@@ -13,6 +13,10 @@ input sends it: ``classify(description=title, attributes={"category": ..., ...})
 never saw the engine, its lexicon or this project's data (marketplace titles, invoice lines,
 short phrases; about half with a category path), labelled by them. Each row names its split:
 ``blind-dev`` rows were looked at while improving the engine, ``blind-heldout`` rows never.
+``bench/data/listings_blind2.jsonl`` is a second blind set, written later the same way by two
+more helper sessions (300 consumer listings, ids ``c…``, and 300 B2B invoice and marketplace
+lines, ids ``i…``), each labelled with the broker's confidence; split 50/50 by a stable hash.
+``blind2-dev`` rows were looked at (only where the heading was wrong), ``blind2-heldout`` never.
 
 Printed per split: ``code@k`` (the returned code has at least k digits and they are right; a
 code that stops at the heading counts as wrong at 6 digits), ``top5@6`` (the right subheading
@@ -36,6 +40,8 @@ DATA = Path(__file__).resolve().parent / "data" / "ecommerce_eval.jsonl"
 #: Listings written blind: by a helper session that never saw the engine, its lexicon or
 #: this project's data. Each says its split; the held-out ones were never looked at.
 BLIND = Path(__file__).resolve().parent / "data" / "listings_blind.jsonl"
+#: The second blind set (consumer and B2B), written after the first.
+BLIND2 = Path(__file__).resolve().parent / "data" / "listings_blind2.jsonl"
 LEVELS = (2, 4, 6)
 
 
@@ -120,16 +126,22 @@ def main() -> None:
 
     started = time.perf_counter()
     engine = Engine(load_hs2022())
-    print(f"engine built in {time.perf_counter() - started:.2f} s; {DATA.name}, {BLIND.name}")
+    print(
+        f"engine built in {time.perf_counter() - started:.2f} s;"
+        f" {DATA.name}, {BLIND.name}, {BLIND2.name}"
+    )
     print(HEADER)
     failures: list[tuple[Listing, ClassificationResult]] = []
     dev, held = split(load(DATA))
     blind_dev, blind_held = split(load(BLIND))
+    blind2_dev, blind2_held = split(load(BLIND2))
     for name, items in (
         ("ecommerce-dev", dev),
         ("ecommerce-heldout", held),
         ("blind-dev", blind_dev),
         ("blind-heldout", blind_held),
+        ("blind2-dev", blind2_dev),
+        ("blind2-heldout", blind2_held),
     ):
         tally = Tally()
         t0 = time.perf_counter()

@@ -342,13 +342,14 @@ def test_blind_benchmark_data_is_well_formed(hs_engine: Engine) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from bench import bench_ecommerce
 
-    items = bench_ecommerce.load(bench_ecommerce.BLIND)
-    dev, held = bench_ecommerce.split(items)
-    assert len(dev) >= 150
-    assert len(held) >= 150
-    assert len({i.id for i in items}) == len(items)
-    assert {i.split for i in items} == {"dev", "heldout"}
-    assert all(i.code in hs_engine.book.lines and len(i.code) == 6 for i in items)
+    for path in (bench_ecommerce.BLIND, bench_ecommerce.BLIND2):
+        items = bench_ecommerce.load(path)
+        dev, held = bench_ecommerce.split(items)
+        assert len(dev) >= 150
+        assert len(held) >= 150
+        assert len({i.id for i in items}) == len(items)
+        assert {i.split for i in items} == {"dev", "heldout"}
+        assert all(i.code in hs_engine.book.lines and len(i.code) == 6 for i in items)
 
 
 def test_question_options_follow_the_book_order(hs_engine: Engine) -> None:
