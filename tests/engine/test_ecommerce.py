@@ -93,6 +93,16 @@ from sivug.engine.text import stems
             "420222",
         ),
         ("FD30 diesel forklift truck 3.0 ton", None, "842720"),
+        # the subheading a broker gives the common product
+        ("BIC Cristal ballpoint pen medium 1.0mm blue, box of 50", None, "960810"),
+        ("Gillette Sensor3 Disposable Razors for Men, 8 Count", None, "821210"),
+        ("Ninja AF101 Air Fryer 4 Qt, 1550W, Grey", None, "851660"),
+        ("Samsung 55-Inch Class Crystal UHD 4K Smart TV", None, "852872"),
+        ("Dell 27 Inch Computer Monitor FHD IPS HDMI", None, "852852"),
+        ("Brother monochrome laser printer A4 40ppm, duplex, network", None, "844332"),
+        ("HP all in one printer scanner copier wireless", None, "844331"),
+        ("12V 200Ah VRLA AGM deep cycle battery for solar", None, "850720"),
+        ("Porcelain Dinnerware Set 16 Piece Plates and Bowls Service for 4", None, "691110"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],
@@ -122,6 +132,11 @@ def test_material_reading_within_a_heading_is_explained(hs_engine: Engine) -> No
     ]
 
 
+def test_single_and_multi_phase_stay_whole_words() -> None:
+    assert stems("3-phase motor") == stems("multi-phase motor") == ["multiphas", "motor"]
+    assert stems("single phase") == ["singlephas"]
+
+
 @pytest.mark.parametrize(
     ("us", "uk"),
     [
@@ -131,6 +146,7 @@ def test_material_reading_within_a_heading_is_explained(hs_engine: Engine) -> No
         ("colored", "coloured"),
         ("flavored", "flavoured"),
         ("liters", "litres"),
+        ("calipers", "callipers"),
         ("aluminum", "aluminium"),
     ],
 )

@@ -506,6 +506,8 @@ _QUANTITY = re.compile(
 )
 _CODELIKE = re.compile(r"^(?=.*\d)(?=.*[a-z])[a-z0-9]{3,}$")
 
+#: "Single-phase", "multi-phase" (motors, meters): one word each, or both lose their sense.
+_PHASE = re.compile(r"\b(single|multi|poly|three|3)[\s-]?phase\b")
 #: Spelling variants folded before stemming (US/UK, common shop spellings).
 VARIANTS = {
     # Trade shorthand on invoices: steel grades, polyethylene grades, assemblies.
@@ -570,6 +572,11 @@ VARIANTS = {
     "analyzer": "analyser",
     "analyzers": "analyser",
     "grillers": "grill",
+    "3phase": "multiphase",
+    "threephase": "multiphase",
+    "polyphase": "multiphase",
+    "caliper": "calliper",
+    "calipers": "callipers",
     "griller": "grill",
 }
 
@@ -588,6 +595,7 @@ def normalize(text: str) -> str:
     text = _HEBREW_POINTS.sub("", text)
     text = text.replace("’", "'")
     text = _SHORT_COMPOUND.sub(r"\1\2", text)
+    text = _PHASE.sub(r"\1phase", text)
     return _T_SHIRT.sub("tshirt", text)
 
 
