@@ -103,6 +103,14 @@ from sivug.engine.text import stems
         ("HP all in one printer scanner copier wireless", None, "844331"),
         ("12V 200Ah VRLA AGM deep cycle battery for solar", None, "850720"),
         ("Porcelain Dinnerware Set 16 Piece Plates and Bowls Service for 4", None, "691110"),
+        # football boots are sports footwear, not ski-boots; slippers are not sports shoes
+        ("Adidas Predator Firm Ground Soccer Cleats Men's Football Boots", None, "640219"),
+        ("Salomon S/Pro 100 Alpine Ski Boots Men's", None, "640212"),
+        (
+            "Men's Memory Foam Slippers Plush Fleece House Shoes Anti-Skid Rubber Sole",
+            None,
+            "640419",
+        ),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],
@@ -130,6 +138,11 @@ def test_material_reading_within_a_heading_is_explained(hs_engine: Engine) -> No
         "'crossbody bag' reads subheading 420222 by default, but the goods are of leather: "
         "subheading 420221 covers the same goods of that material"
     ]
+
+
+def test_the_shape_of_a_toe_is_not_a_toe_cap() -> None:
+    assert "toe" not in build_query("Ballet Flats Round Toe", None, default_lexicon()).weights
+    assert "toe" in build_query("Steel Toe Work Boots", None, default_lexicon()).weights
 
 
 def test_single_and_multi_phase_stay_whole_words() -> None:

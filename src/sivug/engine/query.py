@@ -47,6 +47,11 @@ _CARE = re.compile(
     r"\b(?:(?:dishwasher|microwave|oven|freezer|fridge|dryer|tumble|machine|hand)"
     r"\s*(?:,|and|&|/)?\s*)+(?:safe|washable|wash|proof|friendly)\b"
 )
+#: The shape of a shoe's toe ("Round Toe", "Open Toe"): a style, not a toe-cap (6403.40 is a
+#: protective metal toe-cap, which "steel toe" still says).
+_TOE_STYLE = re.compile(
+    r"\b(?:round|open|pointed|pointy|peep|square|closed|almond|split)[\s-]toe\b"
+)
 #: "Short Sleeve", "Long Sleeves": a cut, not shorts.
 _SLEEVE_LENGTH = frozenset({"short", "long", "half", "cap", "puff", "elbow"})
 _SLEEVE = frozenset({"sleeve", "sleeves", "sleeved"})
@@ -304,6 +309,7 @@ def _words(text: str, source: str) -> list[Word]:
     """The words of ``text`` with their zone (head or modifier) and noise flag."""
     text = _IMITATION_LEATHER.sub(" leatherette ", normalize(text))
     text = _CARE.sub(" ", text)
+    text = _TOE_STYLE.sub(" ", text)
     text = _WITHOUT.sub(" without ", text)
     text = _WITH.sub(" with ", text)
     out: list[Word] = []

@@ -508,6 +508,8 @@ _CODELIKE = re.compile(r"^(?=.*\d)(?=.*[a-z])[a-z0-9]{3,}$")
 
 #: "Single-phase", "multi-phase" (motors, meters): one word each, or both lose their sense.
 _PHASE = re.compile(r"\b(single|multi|poly|three|3)[\s-]?phase\b")
+#: "Ski-boots", "snowboard boots": one word each, so that other boots do not read them.
+_SKI_BOOTS = re.compile(r"\b(ski|snowboard)[\s-](boots?)\b")
 #: Spelling variants folded before stemming (US/UK, common shop spellings).
 VARIANTS = {
     # Trade shorthand on invoices: steel grades, polyethylene grades, assemblies.
@@ -596,6 +598,7 @@ def normalize(text: str) -> str:
     text = text.replace("’", "'")
     text = _SHORT_COMPOUND.sub(r"\1\2", text)
     text = _PHASE.sub(r"\1phase", text)
+    text = _SKI_BOOTS.sub(r"\1\2", text)
     return _T_SHIRT.sub("tshirt", text)
 
 
