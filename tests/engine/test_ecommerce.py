@@ -111,6 +111,9 @@ from sivug.engine.text import stems
             None,
             "640419",
         ),
+        ("SanDisk 128GB microSD Card", None, "852351"),
+        ("Swing check valve DN100 PN16 flanged, ductile iron", None, "848130"),
+        ("DIN 933 hex bolt M10x40 SS304 A2-70 full thread", None, "731815"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],
