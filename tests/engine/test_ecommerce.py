@@ -114,6 +114,11 @@ from sivug.engine.text import stems
         ("SanDisk 128GB microSD Card", None, "852351"),
         ("Swing check valve DN100 PN16 flanged, ductile iron", None, "848130"),
         ("DIN 933 hex bolt M10x40 SS304 A2-70 full thread", None, "731815"),
+        # the head is the last noun of the first run of product nouns; "LED" is what lights
+        # the goods
+        ("Samsung UE50CU7100 LED HDR 4K Ultra HD Smart TV", None, "852872"),
+        ("Cotton Tablecloth Rectangle 60x102 Washable Farmhouse Table Cover Beige", None, "630251"),
+        ("Graduated Compression Socks 20-30 mmHg Knee High Nylon", None, "611510"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],

@@ -232,6 +232,8 @@ _DESCRIPTIVE = frozenset(
         *("platinum", "ceram", "porcelain", "rubber", "silicon", "paper", "cardboard"),
         *("stone", "marbl", "granit", "nylon", "polyest", "acryl", "resin", "velvet", "satin"),
         *("nickel", "chrome", "bronz", "zinc", "pewter", "polypropylen", "polyethylen"),
+        # "LED TV", "LED Desk Lamp": the light source of the goods
+        "led",
         *("pvc", "eva", "tpu", "abs", "polycarbon", "neopren", "latex", "vinyl", "polyurethan"),
         *("denim", "fleec", "cashmer", "merino", "lace", "cork", "rattan", "wicker", "crystal"),
         *("appl", "cherri", "strawberri", "vanilla", "lemon", "orang", "peach", "coconut"),
@@ -430,6 +432,20 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
             # product; the parts after it qualify it.
             first = min(source_words[c[0]].segment for c in leading)
             leading = [c for c in leading if source_words[c[0]].segment == first]
+        if leading and source == "description":
+            # The head is the last noun of the first run of product nouns: words that name no
+            # product end the run ("Apple Watch Series 9 ... Aluminum Case"). After a single
+            # noun one such word does not ("Balloon Waffle-knit Trousers", "Radiator Drainage
+            # Taps"): a lone noun first is often an attribute of the head.
+            leading.sort(key=lambda c: c[0])
+            run = [leading[0]]
+            for c in leading[1:]:
+                end = run[-1][0] + run[-1][1]
+                gap = sum(1 for j in range(end, c[0]) if not source_words[j].noise)
+                if gap > (1 if run[-1][1] == 1 else 0):
+                    break
+                run.append(c)
+            leading = run
         rightmost = max(leading, key=lambda c: c[0])[0] if leading else -1
         # A product noun right before another one qualifies it: a "battery drill" is a
         # drill, a "wine glass" a glass.
