@@ -119,6 +119,9 @@ from sivug.engine.text import stems
         ("Samsung UE50CU7100 LED HDR 4K Ultra HD Smart TV", None, "852872"),
         ("Cotton Tablecloth Rectangle 60x102 Washable Farmhouse Table Cover Beige", None, "630251"),
         ("Graduated Compression Socks 20-30 mmHg Knee High Nylon", None, "611510"),
+        # a part named by its material after the product is a part of it
+        ("Folding manual wheelchair steel frame, 18 inch seat", None, "871310"),
+        ("Apple Watch Series 9 GPS 45mm Midnight Aluminum Case with Sport Band", None, "851762"),
         # US spelling against the book's British one ("enamelled")
         ("Le Creuset Enameled Cast Iron Dutch Oven 5.5 Qt", None, "732392"),
     ],

@@ -256,6 +256,15 @@ _FLAVOURS = frozenset(
 )
 #: Attribute keys that say what the goods are made of.
 _MATERIAL_KEYS = frozenset({"material", "materials", "composition", "fabric", "fibre", "fiber"})
+#: Materials that, before a noun after the product, name a part of it by its material.
+_PART_MATERIALS = frozenset(
+    stem(w)
+    for w in (
+        *("leather", "plastic", "wood", "wooden", "bamboo", "glass", "steel", "stainless"),
+        *("iron", "aluminium", "aluminum", "metal", "copper", "brass", "silicone", "rubber"),
+        *("carbon", "titanium", "ceramic", "nylon", "canvas", "mesh", "foam"),
+    )
+)
 #: Words that name goods as imitations of other goods.
 _IMITATION = frozenset(stem(w) for w in ("artificial", "fake", "faux"))
 #: Forms a dose is put up in: after the name of what is dosed they describe it.
@@ -409,6 +418,9 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
             # "Potato Chips Sea Salt", "Hand Cream Shea Butter": a flavour or an ingredient
             # named after the product (but "Lindt Milk Chocolate Bar" is a bar)
             or (i != first_product and source_words[i + length - 1].stem in _FLAVOURS)
+            # "Folding Wheelchair Steel Frame", "Watch ... Aluminum Case": a part of the
+            # product, by its material
+            or (i != first_product and length > 1 and source_words[i].stem in _PART_MATERIALS)
         }
         # "Artificial Flowers Silk Roses Bouquet": once the goods are named as imitations, the
         # real things named after them ("roses", "bouquet") only say what they imitate.
