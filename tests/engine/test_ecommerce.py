@@ -57,6 +57,8 @@ from sivug.engine.text import stems
         ("Canned tuna in olive oil 160g", None, "160414"),
         ("Tinned peaches in syrup", None, "200870"),
         ("Chopped tomatoes tinned 400g", None, "200290"),
+        ("SARDINES IN OLIVE OIL CANNED 125G X 24", None, "160413"),
+        ("StarKist Chunk Light Tuna in Water 5 oz Cans (Pack of 10)", None, "160414"),
         # electric, a barbecue is an appliance of 8516 (the book's "grillers")
         ("Electric BBQ grill", None, "851660"),
         # the first part that names a product is the product: "motor vehicles" qualifies it

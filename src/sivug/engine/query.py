@@ -23,6 +23,8 @@ _PACKING_MEDIA = frozenset(
     {"oil", "olive", "sunflower", "brine", "syrup", "water", "sauce", "tomato", "juice"}
     | {"vinegar", "jelly", "gravy", "spring", "salt", "salted", "own", "light", "heavy"}
 )
+#: Words that say how the whole product is preserved (materials.txt: Chapters 16 and 20).
+_STATE_WORDS = frozenset({"canned", "tinned"})
 #: Words that put a description in a vehicle ("Radiator for Honda Accord"): makes, by stem.
 _VEHICLE = frozenset(
     stem(w)
@@ -339,7 +341,15 @@ def _words(text: str, source: str) -> list[Word]:
                 )
             ):
                 factor = base * _MODIFIER_FACTOR
+            if token in ("cans", "tins") and i > 0 and _is_count(raw[i - 1]):
+                token = "canned"  # "5 oz Cans": the goods are canned
             if token in STOPWORDS:
+                continue
+            if token in _STATE_WORDS:
+                # How the whole product is put up, wherever it is said ("Sardines in Olive
+                # Oil Canned"): never a modifier's word.
+                out.append(Word(token, stem(token), source, position, base, False, segment_index))
+                position += 1
                 continue
             noise = (
                 is_noise(token)
