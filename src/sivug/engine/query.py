@@ -366,8 +366,14 @@ def _words(text: str, source: str) -> list[Word]:
     return out
 
 
+#: A match: (index of its first word, number of words, lexicon entry).
+_Match = tuple[int, int, LexiconEntry]
+
+
 def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
-    """Longest non-overlapping lexicon matches within each source."""
+    """Longest non-overlapping lexicon matches within each source, weighed as a broker reads
+    a title: the head noun strong, what describes it (materials, flavours, parts, counts,
+    dose forms) weak."""
     found: list[LexiconMatch] = []
     by_source: dict[str, list[Word]] = {}
     for w in words:
@@ -375,100 +381,12 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
     for source, source_words in by_source.items():
         if source == "category_group":
             continue
-        stems = [w.stem for w in source_words]
-        taken = [False] * len(stems)
-        candidates: list[tuple[int, int, LexiconEntry]] = []
-        for i in range(len(stems)):
-            for length in range(min(lexicon.max_len, len(stems) - i), 0, -1):
-                entry = lexicon.get(tuple(stems[i : i + length]))
-                written = [w.text for w in source_words[i : i + length]]
-                if entry is not None and entry.accepts(written):
-                    candidates.append((i, length, entry))
-        # Longest first; among equals, the rightmost (English puts the head noun last).
-        candidates.sort(key=lambda c: (-c[1], -c[0]))
-        chosen: list[tuple[int, int, LexiconEntry]] = []
-        for i, length, entry in candidates:
-            span = range(i, i + length)
-            if any(taken[j] for j in span):
-                continue
-            if length == 1 and source_words[i].noise and source_words[i].text not in ("light",):
-                # A lone marketing or colour word ("gift", "orange") is not the product.
-                continue
-            for j in span:
-                taken[j] = True
-            chosen.append((i, length, entry))
+        chosen = _choose(source_words, lexicon)
         if not chosen:
             continue
-
-        # Where each match ends, and past the noise after it ("Paracetamol 500mg Tablets").
-        ends = {i + length for i, length, _ in chosen}
-        for end in list(ends):
-            while end < len(source_words) and source_words[end].noise:
-                end += 1
-                ends.add(end)
-        first_product = min(c[0] for c in chosen)
-        descriptive = {
-            i
-            for i, length, _ in chosen
-            if (
-                length == 1
-                and (
-                    source_words[i].stem in _DESCRIPTIVE
-                    or getattr(_next_in_phrase(source_words, i), "text", None) in _DRIVEN
-                    # "Ibuprofen Tablets": the form of a dose after what is dosed
-                    or (source_words[i].stem in _DOSAGE_FORMS and i in ends)
-                    # "Stapler Heavy Duty 100 Sheet", "Tent 4 Person": a count of another thing
-                    or (
-                        i != first_product
-                        and _is_count(source_words[i - 1].text)
-                        and source_words[i - 1].segment == source_words[i].segment
-                    )
-                )
-            )
-            # "Potato Chips Sea Salt", "Hand Cream Shea Butter": a flavour or an ingredient
-            # named after the product (but "Lindt Milk Chocolate Bar" is a bar)
-            or (i != first_product and source_words[i + length - 1].stem in _FLAVOURS)
-            # "Folding Wheelchair Steel Frame", "Watch ... Aluminum Case": a part of the
-            # product, by its material
-            or (i != first_product and length > 1 and source_words[i].stem in _PART_MATERIALS)
-        }
-        # "Artificial Flowers Silk Roses Bouquet": once the goods are named as imitations, the
-        # real things named after them ("roses", "bouquet") only say what they imitate.
-        imitation = [
-            c for c in chosen if _IMITATION & {w.stem for w in source_words[c[0] : c[0] + c[1]]}
-        ]
-        if imitation:
-            first = min(c[0] for c in imitation)
-            descriptive |= {
-                i for i, _, _ in chosen if i > first and not any(i == c[0] for c in imitation)
-            }
+        descriptive = _descriptive(source_words, chosen)
         products = [c for c in chosen if c[0] not in descriptive]
-        head_zone = [c for c in products if source_words[c[0]].factor >= SOURCE_WEIGHTS[source]]
-        # Long titles put the product first and its features after ("Watch ... Leather
-        # Strap"): the head is the last product noun among the first content words.
-        content = [j for j, w in enumerate(source_words) if not w.noise]
-        early = set(content[:HEAD_WORDS]) if source == "description" else set(content)
-        leading = [c for c in head_zone if c[0] in early] or head_zone
-        if leading and source == "description":
-            # "Reverse lights, motor vehicles": the first part that names a product is the
-            # product; the parts after it qualify it.
-            first = min(source_words[c[0]].segment for c in leading)
-            leading = [c for c in leading if source_words[c[0]].segment == first]
-        if leading and source == "description":
-            # The head is the last noun of the first run of product nouns: words that name no
-            # product end the run ("Apple Watch Series 9 ... Aluminum Case"). After a single
-            # noun one such word does not ("Balloon Waffle-knit Trousers", "Radiator Drainage
-            # Taps"): a lone noun first is often an attribute of the head.
-            leading.sort(key=lambda c: c[0])
-            run = [leading[0]]
-            for c in leading[1:]:
-                end = run[-1][0] + run[-1][1]
-                gap = sum(1 for j in range(end, c[0]) if not source_words[j].noise)
-                if gap > (1 if run[-1][1] == 1 else 0):
-                    break
-                run.append(c)
-            leading = run
-        rightmost = max(leading, key=lambda c: c[0])[0] if leading else -1
+        head = _head(source, source_words, products)
         # A product noun right before another one qualifies it: a "battery drill" is a
         # drill, a "wine glass" a glass.
         starts = {c[0] for c in chosen}
@@ -476,7 +394,7 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
             span_words = tuple(source_words[i : i + length])
             bonus = min(0.35 * (length - 1), _MAX_LEXICON_LEN_BONUS)
             weight = span_words[0].factor * (1.0 + bonus)
-            if i == rightmost:
+            if i == head:
                 weight *= 1.15
             if (
                 length == 1
@@ -497,6 +415,110 @@ def _match_lexicon(words: list[Word], lexicon: Lexicon) -> list[LexiconMatch]:
             for m in found
         ]
     return found
+
+
+def _choose(source_words: list[Word], lexicon: Lexicon) -> list[_Match]:
+    """The longest lexicon terms in ``source_words``, without overlaps."""
+    stems = [w.stem for w in source_words]
+    taken = [False] * len(stems)
+    candidates: list[_Match] = []
+    for i in range(len(stems)):
+        for length in range(min(lexicon.max_len, len(stems) - i), 0, -1):
+            entry = lexicon.get(tuple(stems[i : i + length]))
+            written = [w.text for w in source_words[i : i + length]]
+            if entry is not None and entry.accepts(written):
+                candidates.append((i, length, entry))
+    # Longest first; among equals, the rightmost (English puts the head noun last).
+    candidates.sort(key=lambda c: (-c[1], -c[0]))
+    chosen: list[_Match] = []
+    for i, length, entry in candidates:
+        span = range(i, i + length)
+        if any(taken[j] for j in span):
+            continue
+        if length == 1 and source_words[i].noise and source_words[i].text not in ("light",):
+            # A lone marketing or colour word ("gift", "orange") is not the product.
+            continue
+        for j in span:
+            taken[j] = True
+        chosen.append((i, length, entry))
+    return chosen
+
+
+def _descriptive(source_words: list[Word], chosen: list[_Match]) -> set[int]:
+    """The matches (by first word) that describe the product rather than name it."""
+    # Where each match ends, and past the noise after it ("Paracetamol 500mg Tablets").
+    ends = {i + length for i, length, _ in chosen}
+    for end in list(ends):
+        while end < len(source_words) and source_words[end].noise:
+            end += 1
+            ends.add(end)
+    first_product = min(c[0] for c in chosen)
+    descriptive = {
+        i
+        for i, length, _ in chosen
+        if (
+            length == 1
+            and (
+                source_words[i].stem in _DESCRIPTIVE
+                or getattr(_next_in_phrase(source_words, i), "text", None) in _DRIVEN
+                # "Ibuprofen Tablets": the form of a dose after what is dosed
+                or (source_words[i].stem in _DOSAGE_FORMS and i in ends)
+                # "Stapler Heavy Duty 100 Sheet", "Tent 4 Person": a count of another thing
+                or (
+                    i != first_product
+                    and _is_count(source_words[i - 1].text)
+                    and source_words[i - 1].segment == source_words[i].segment
+                )
+            )
+        )
+        # "Potato Chips Sea Salt", "Hand Cream Shea Butter": a flavour or an ingredient
+        # named after the product (but "Lindt Milk Chocolate Bar" is a bar)
+        or (i != first_product and source_words[i + length - 1].stem in _FLAVOURS)
+        # "Folding Wheelchair Steel Frame", "Watch ... Aluminum Case": a part of the
+        # product, by its material
+        or (i != first_product and length > 1 and source_words[i].stem in _PART_MATERIALS)
+    }
+    # "Artificial Flowers Silk Roses Bouquet": once the goods are named as imitations, the
+    # real things named after them ("roses", "bouquet") only say what they imitate.
+    imitation = [
+        c for c in chosen if _IMITATION & {w.stem for w in source_words[c[0] : c[0] + c[1]]}
+    ]
+    if imitation:
+        first = min(c[0] for c in imitation)
+        descriptive |= {
+            i for i, _, _ in chosen if i > first and not any(i == c[0] for c in imitation)
+        }
+    return descriptive
+
+
+def _head(source: str, source_words: list[Word], products: list[_Match]) -> int:
+    """The first word of the match that names the product (-1 when none does)."""
+    zone = [c for c in products if source_words[c[0]].factor >= SOURCE_WEIGHTS[source]]
+    # Long titles put the product first and its features after ("Watch ... Leather Strap"):
+    # the head is among the first content words.
+    content = [j for j, w in enumerate(source_words) if not w.noise]
+    early = set(content[:HEAD_WORDS]) if source == "description" else set(content)
+    leading = [c for c in zone if c[0] in early] or zone
+    if leading and source == "description":
+        # "Reverse lights, motor vehicles": the first part that names a product is the
+        # product; the parts after it qualify it.
+        first = min(source_words[c[0]].segment for c in leading)
+        leading = sorted(
+            (c for c in leading if source_words[c[0]].segment == first), key=lambda c: c[0]
+        )
+        # The head is the last noun of the first run of product nouns: words that name no
+        # product end the run ("Apple Watch Series 9 ... Aluminum Case"). After a single
+        # noun one such word does not ("Balloon Waffle-knit Trousers", "Radiator Drainage
+        # Taps"): a lone noun first is often an attribute of the head.
+        run = [leading[0]]
+        for c in leading[1:]:
+            end = run[-1][0] + run[-1][1]
+            gap = sum(1 for j in range(end, c[0]) if not source_words[j].noise)
+            if gap > (1 if run[-1][1] == 1 else 0):
+                break
+            run.append(c)
+        leading = run
+    return max(leading, key=lambda c: c[0])[0] if leading else -1
 
 
 def _is_count(token: str) -> bool:
