@@ -392,6 +392,10 @@ def test_blind_benchmark_data_is_well_formed(hs_engine: Engine) -> None:
         assert len({i.id for i in items}) == len(items)
         assert {i.split for i in items} == {"dev", "heldout"}
         assert all(i.code in hs_engine.book.lines and len(i.code) == 6 for i in items)
+    held_out_whole = bench_ecommerce.load(bench_ecommerce.BLIND3)
+    assert len(held_out_whole) >= 300
+    assert {i.split for i in held_out_whole} == {"heldout"}
+    assert all(i.code in hs_engine.book.lines for i in held_out_whole)
 
 
 def test_question_options_follow_the_book_order(hs_engine: Engine) -> None:
