@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sivug.engine import Engine
-from sivug.engine.lexicon import MaterialFamilies, Taxonomy, default_lexicon
+from sivug.engine.lexicon import Lexicon, MaterialFamilies, Taxonomy, default_lexicon
 from sivug.engine.query import build_query
 from sivug.engine.text import stems
 
@@ -156,6 +156,19 @@ def test_material_reading_within_a_heading_is_explained(hs_engine: Engine) -> No
 def test_the_shape_of_a_toe_is_not_a_toe_cap() -> None:
     assert "toe" not in build_query("Ballet Flats Round Toe", None, default_lexicon()).weights
     assert "toe" in build_query("Steel Toe Work Boots", None, default_lexicon()).weights
+
+
+def test_a_stem_is_not_another_products() -> None:
+    assert stems("Wide Leg Pants") == ["wide", "leg", "pant"]
+    assert "leg" not in stems("leggings")
+    assert stems("scarves") == stems("scarf")
+    assert stems("clothes") != stems("cloth")
+
+
+def test_a_focus_word_is_folded_like_the_words() -> None:
+    entry = Lexicon.parse("6208 6108 @pyjama\tnightwear").get(("nightwear",))
+    assert entry is not None
+    assert entry.focus == frozenset(stems("pajamas"))
 
 
 def test_single_and_multi_phase_stay_whole_words() -> None:

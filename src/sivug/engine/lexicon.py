@@ -63,8 +63,12 @@ class Lexicon:
                 continue
             codes_text, _, terms = raw.partition("\t")
             codes = [c for c in codes_text.split() if not c.startswith("@")]
+            # "@word" goes through the same spelling folds as the words ("@pyjama" is "pajamas").
             focus = frozenset(
-                stem(c[1:].replace("_", " ")) for c in codes_text.split() if c.startswith("@")
+                stem(token)
+                for c in codes_text.split()
+                if c.startswith("@")
+                for token in tokens(c[1:].replace("_", " "))
             )
             weighted = tuple(
                 (code, _ORDER_WEIGHTS[min(i, len(_ORDER_WEIGHTS) - 1)])

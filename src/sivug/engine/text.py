@@ -617,6 +617,16 @@ def is_hebrew(token: str) -> bool:
     return bool(_HEBREW.match(token))
 
 
+#: Words whose Snowball stem is another product's ("leggings" -> "leg", so "wide leg pants"
+#: read leggings; "clothes" -> "cloth", the cloths of 6307) or no word's ("scarves" -> "scarv").
+_STEM_EXCEPTIONS = {
+    "leggings": "legging",
+    "legging": "legging",
+    "scarves": "scarf",
+    "clothes": "clothes",
+}
+
+
 @lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """The stem of one token (English Snowball; light Hebrew prefix/suffix removal)."""
@@ -628,7 +638,7 @@ def stem(token: str) -> str:
         return token
     if token.isdigit():
         return token
-    return str(_STEMMER.stemWord(token))
+    return _STEM_EXCEPTIONS.get(token) or str(_STEMMER.stemWord(token))
 
 
 def is_quantity(token: str) -> bool:
