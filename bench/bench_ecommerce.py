@@ -16,7 +16,7 @@ short phrases; about half with a category path), labelled by them. Each row name
 ``bench/data/listings_blind2.jsonl`` is a second blind set, written later the same way by two
 more helper sessions (300 consumer listings, ids ``c…``, and 300 B2B invoice and marketplace
 lines, ids ``i…``), each labelled with the broker's confidence; split 50/50 by a stable hash.
-``blind2-dev`` rows were looked at (only where the heading was wrong), ``blind2-heldout`` never.
+``blind2-dev`` rows were looked at while improving the engine, ``blind2-heldout`` rows never.
 ``bench/data/listings_blind3.jsonl`` (400 listings in four styles: marketplace titles, invoice
 lines, short courier declarations, listings with attributes) was written last, by a helper
 session that saw neither the engine nor the other sets; every row is held out: only its totals

@@ -335,7 +335,8 @@ class Engine:
             codes = self._gender_first(codes, gender)
             readings = self._material_readings(codes, query.weights)
             if len(readings) > len(codes):
-                material_moves.update(c for c, _ in readings if c not in dict(codes))
+                own = {c for c, _ in codes}
+                material_moves.update(c for c, _ in readings if c not in own)
             for code, prior in readings:
                 value = match.weight * prior
                 named = self._naming(code, match.entry.focus)

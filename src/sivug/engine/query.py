@@ -263,7 +263,7 @@ _PART_MATERIALS = frozenset(
     stem(w)
     for w in (
         *("leather", "plastic", "wood", "wooden", "bamboo", "glass", "steel", "stainless"),
-        *("iron", "aluminium", "aluminum", "metal", "copper", "brass", "silicone", "rubber"),
+        *("iron", "aluminium", "metal", "copper", "brass", "silicone", "rubber"),
         *("carbon", "titanium", "ceramic", "nylon", "canvas", "mesh", "foam"),
     )
 )

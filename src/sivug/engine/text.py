@@ -574,12 +574,12 @@ VARIANTS = {
     "analyzer": "analyser",
     "analyzers": "analyser",
     "grillers": "grill",
+    "griller": "grill",
     "3phase": "multiphase",
     "threephase": "multiphase",
     "polyphase": "multiphase",
     "caliper": "calliper",
     "calipers": "callipers",
-    "griller": "grill",
 }
 
 
